@@ -39,3 +39,34 @@ TEST(Diagnostic, FormatsLikeACompiler) {
 
 }  // namespace
 }  // namespace sluice::model
+
+namespace sluice::net {
+namespace {
+
+TEST(IpAddress, ParsesAndFormatsBothFamilies) {
+  auto v4 = IpAddress::parse("10.96.0.10");
+  ASSERT_TRUE(v4);
+  EXPECT_TRUE(v4->isV4());
+  EXPECT_EQ(v4->toString(), "10.96.0.10");
+  auto v6 = IpAddress::parse("fd00::a");
+  ASSERT_TRUE(v6);
+  EXPECT_FALSE(v6->isV4());
+  EXPECT_EQ(v6->toString(), "fd00::a");
+  EXPECT_FALSE(IpAddress::parse("10.0.0"));
+  EXPECT_FALSE(IpAddress::parse(""));
+}
+
+TEST(Cidr, ContainsRespectsPrefixAndFamily) {
+  auto c = Cidr::parse("10.96.0.0/12");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->contains(*IpAddress::parse("10.100.1.1")));
+  EXPECT_FALSE(c->contains(*IpAddress::parse("10.112.0.1")));
+  EXPECT_FALSE(c->contains(*IpAddress::parse("fd00::1")));
+  EXPECT_TRUE(Cidr::parse("fd00::/64")->contains(*IpAddress::parse("fd00::5")));
+  EXPECT_TRUE(Cidr::parse("1.2.3.4")->contains(*IpAddress::parse("1.2.3.4")));
+  EXPECT_FALSE(Cidr::parse("1.2.3.4/33"));
+  EXPECT_FALSE(Cidr::parse("1.2.3.4/"));
+}
+
+}  // namespace
+}  // namespace sluice::net
