@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sluice/diagnostic.h>
 #include <sluice/model/snapshot.h>
+#include <sluice/net/address.h>
 
 namespace sluice::model {
 namespace {
