@@ -46,3 +46,24 @@ struct StringMatch {
 };
 
 }  // namespace sluice::model
+
+#include <sluice/diagnostic.h>
+
+namespace sluice::model {
+
+// A diagnostic about field `path` of an object, positioned through its SourceInfo.
+inline Diagnostic diagnosticAt(Severity severity, std::string kind, const ObjectMeta& meta,
+                               const SourceInfo& source, std::string path, std::string message) {
+  Diagnostic d;
+  d.severity = severity;
+  d.file = source.file;
+  d.line = source.lineOf(path);
+  d.kind = std::move(kind);
+  d.ns = meta.ns;
+  d.name = meta.name;
+  d.field = std::move(path);
+  d.message = std::move(message);
+  return d;
+}
+
+}  // namespace sluice::model
