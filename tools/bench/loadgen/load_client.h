@@ -1,0 +1,40 @@
+#pragma once
+
+#include "histogram.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice::bench {
+
+enum class LoadMode { Crr, Http };
+
+struct ClientOptions {
+  LoadMode mode = LoadMode::Crr;
+  std::string target;                // ip:port
+  double rate = 0;                   // requests/s; 0 = closed-loop saturation
+  int connections = 1;               // http: keep-alive connections; crr: max in flight
+  double durationS = 5;
+  double warmupS = 1;
+  double timeoutS = 2;               // a request older than this counts as failed
+  std::vector<std::string> expectPods; // ip:port identities allowed to answer; empty = any
+};
+
+struct ClientResult {
+  std::uint64_t ok = 0;
+  std::uint64_t misrouted = 0;
+  std::map<std::string, std::uint64_t> failures; // reason → count
+  std::map<std::string, std::uint64_t> pods;     // X-Pod identity → responses
+  std::uint64_t notSent = 0;   // intended sends that never left before the run ended (overload)
+  double elapsedS = 0;
+  LogHistogram latencyNs;      // intended send time → full response (coordinated-omission corrected)
+  LogHistogram connectNs;      // crr: intended send time → connection established
+};
+
+// Runs warm-up then the measured period; only requests whose intended send time falls inside the
+// measured period are counted.
+ClientResult runClient(const ClientOptions& options);
+
+} // namespace sluice::bench
