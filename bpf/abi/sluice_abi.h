@@ -89,6 +89,14 @@ enum sl_reason {
 	SL_REASON_HANDOFF_FAIL = 10,  /* could not record the original destination for the proxy */
 	SL_REASON_REVERSED = 11,      /* getpeername/recvmsg answered with the VIP */
 	SL_REASON_PASSTHROUGH = 12,   /* PASSTHROUGH policy: destination kept */
+	SL_REASON_UNCOUNTED = 13,     /* translated, but the backend has no sl_conns_v1 entry: its
+	                               * connection is invisible to maxConnections and LEAST_REQUEST */
+	SL_REASON_RELEASED = 14,      /* a counted socket closed; its sl_conns_v1 reference returned */
+	SL_REASON_NO_SOCK_STATE = 15, /* getpeername/recvmsg/release/sockops on a socket Sluice did not
+	                               * translate: nothing to do */
+	SL_REASON_HANDOFF = 16,       /* sockops published sl_handoff_v1 for an established L7 socket */
+	SL_REASON_IN_PROGRESS = 17,   /* connect() again on a TCP socket already connecting/connected:
+	                               * the kernel answers EALREADY/EISCONN, the first decision stands */
 	SL_REASON_MAX,
 };
 
@@ -247,5 +255,19 @@ struct sl_cfg {
 SLUICE_ABI_ASSERT(sizeof(struct sl_cfg) == 40);
 
 /* sl_stats_v1: PERCPU_ARRAY[SL_REASON_MAX] of __u64 counters, indexed by enum sl_reason. */
+
+/* The hash MAGLEV/RING_HASH groups apply to sl_client.pod_ip: the slot is
+ * hash_base + sl_hash_addr(&pod_ip) % hash_size. Here (not in bpf/lib) so userspace can predict where a
+ * client lands (sluicectl explain, tests). FNV-1a over all 16 bytes. */
+static inline __u32 sl_hash_addr(const struct sl_addr *a)
+{
+	__u32 h = 2166136261u;
+
+	for (int i = 0; i < 16; i++) {
+		h ^= a->bytes[i];
+		h *= 16777619u;
+	}
+	return h;
+}
 
 #endif /* SLUICE_ABI_H */
