@@ -1,0 +1,89 @@
+#include "agent.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+namespace sluice::e2e {
+namespace {
+
+constexpr auto kApplyBudget = std::chrono::milliseconds(15000);
+
+}  // namespace
+
+std::string agentPath() {
+  if (const char* env = std::getenv("SLUICE_AGENT"); env && *env) return env;
+  return SLUICE_AGENT_PATH;
+}
+
+bool agentBuilt() { return access(agentPath().c_str(), X_OK) == 0; }
+
+Agent::Agent(Topology& topo, const std::string& yaml) : topo_(topo) {
+  const auto& run = topo.sandbox().runDir();
+  configDir_ = run + "/config";
+  readyFile_ = run + "/agent.ready";
+  logPath_ = run + "/agent.log";
+  mkdir(configDir_.c_str(), 0755);
+  write(yaml);
+
+  std::vector<std::string> argv = {agentPath(),  "--config-dir", configDir_, "--bpffs",
+                                   topo.sandbox().bpffsDir(), "--ready-file", readyFile_,
+                                   "--log-level", "info"};
+  for (const auto& pod : topo.pods()) {
+    if (!pod->cgroup) continue;
+    argv.push_back("--enroll");
+    argv.push_back(pod->enrollment());
+  }
+  // The agent runs in the node netns and the test's own cgroup: it is not a workload.
+  ProcessOptions options;
+  options.stdoutPath = logPath_;
+  process_ = std::make_unique<Process>(Process::start(argv, options));
+  waitNewerThan(0);
+}
+
+Agent::~Agent() {
+  if (process_) process_->stop();
+}
+
+std::optional<std::uint64_t> Agent::generation() const {
+  std::istringstream in(readFile(readyFile_));
+  std::string word;
+  std::uint64_t gen = 0;
+  if (in >> word >> gen && word == "generation") return gen;
+  return std::nullopt;
+}
+
+void Agent::write(const std::string& yaml) {
+  // Renamed in from the run dir (same tmpfs), so the config dir only ever holds complete files.
+  writeFileAtomic(configDir_ + "/mesh.yaml", yaml, topo_.sandbox().runDir());
+}
+
+std::uint64_t Agent::apply(const std::string& yaml) {
+  const auto before = generation().value_or(0);
+  write(yaml);
+  return waitNewerThan(before);
+}
+
+std::uint64_t Agent::waitNewerThan(std::uint64_t previous) {
+  std::uint64_t seen = 0;
+  bool ok = waitUntil(deadlineIn(kApplyBudget), [&] {
+    auto gen = generation();
+    if (gen && *gen > previous) seen = *gen;
+    return seen > previous || !running();
+  });
+  if (!ok || seen <= previous) {
+    throw std::runtime_error("sluice-agent did not apply a generation newer than " +
+                             std::to_string(previous) + (running() ? "" : " (it exited)") +
+                             "; its log:\n" + log());
+  }
+  return seen;
+}
+
+bool Agent::running() { return process_ && process_->running(); }
+
+std::string Agent::log() const { return readFile(logPath_); }
+
+}  // namespace sluice::e2e
