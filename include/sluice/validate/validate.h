@@ -10,8 +10,17 @@ namespace sluice::validate {
 Diagnostics validateVirtualService(const model::VirtualService& vs);
 Diagnostics validateDestinationRule(const model::DestinationRule& dr);
 
+// Kubernetes objects: the API server's checks on the fields the data plane uses (ports, cluster IPs,
+// endpoint addresses against the slice's addressType). All are errors.
+Diagnostics validateService(const model::Service& svc);
+Diagnostics validateEndpointSlice(const model::EndpointSlice& slice);
+Diagnostics validatePod(const model::Pod& pod);
+
 // Checks across objects: one VirtualService per host for mesh traffic (oldest wins, the others are
-// reported), delegate resolution, references to missing hosts or subsets (IST0101-style warnings).
+// reported, IST0109-style), delegate resolution, references to missing hosts or subsets (IST0101-style
+// warnings). Checks that need the service registry (missing hosts, subsets and delegates) run only when
+// the snapshot holds at least one Service: a config-only snapshot cannot tell "missing" from "defined
+// elsewhere". Everything here is a warning: Istio accepts each object on its own.
 Diagnostics validateSnapshot(const model::Snapshot& snapshot, const model::MeshSettings& mesh);
 
 // Every object-level check over the snapshot plus validateSnapshot().
