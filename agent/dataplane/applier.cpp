@@ -1,0 +1,726 @@
+#include <sluice/dataplane/applier.h>
+
+#include "abi_codec.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+
+namespace sluice::dataplane {
+namespace {
+
+template <typename T>
+std::string str(const T& v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+Bytes bytesOf(const std::string& s) {
+  return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+template <typename T>
+T decode(const std::string& s) {
+  return fromBytes<T>(bytesOf(s));
+}
+
+// What a connect() can observe of a group: everything but the kernel's round-robin cursor.
+struct GroupContent {
+  uint8_t lb = 0;
+  uint32_t maxConns = 0;
+  std::vector<uint32_t> backends;
+  std::vector<uint32_t> hash;
+
+  friend bool operator==(const GroupContent&, const GroupContent&) = default;
+  std::string signature() const {
+    std::string s = str(lb) + str(maxConns) + str(static_cast<uint32_t>(backends.size()));
+    for (uint32_t b : backends) {
+      s += str(b);
+    }
+    for (uint32_t h : hash) {
+      s += str(h);
+    }
+    return s;
+  }
+};
+
+// Monotonic allocation that skips every id the maps or the name tables still reference, so an id is
+// reused only after wrapping around 2^32 and only once nothing points at it.
+class IdPool {
+ public:
+  IdPool(uint32_t& cursor, const char* what) : cursor_(cursor), what_(what) {}
+  void reserve(uint32_t id) { used_.insert(id); }
+  Result<uint32_t> allocate() {
+    if (used_.size() >= 0xfffffffeu) {
+      return Error::fromErrno(ENOSPC, std::string("allocate ") + what_ + " id");
+    }
+    for (;;) {
+      uint32_t id = cursor_;
+      cursor_ = cursor_ == 0xffffffffu ? 1 : cursor_ + 1;
+      if (id != 0 && used_.insert(id).second) {
+        return id;
+      }
+    }
+  }
+
+ private:
+  std::unordered_set<uint32_t> used_;
+  uint32_t& cursor_;
+  const char* what_;
+};
+
+sl_route_key routeKey(uint32_t svc, uint32_t clientClass, uint8_t gen) {
+  sl_route_key k{};
+  k.svc_id = svc;
+  k.client_class = clientClass;
+  k.generation = gen;
+  return k;
+}
+
+sl_slot_key slotKey(uint32_t group, uint32_t index) {
+  sl_slot_key k{};
+  k.group_id = group;
+  k.index = index;
+  return k;
+}
+
+// sl_backend without its state: the identity of a backend (address, port, family).
+std::string backendIdentity(sl_backend b) {
+  b.state = 0;
+  return str(b);
+}
+
+struct DesiredService {
+  const plan::Frontend* frontend = nullptr;
+  sl_svc_key key{};
+  uint32_t id = 0;
+  uint16_t flags = 0;
+  std::optional<sl_svc> applied;
+  std::map<uint32_t, sl_route> routes;
+  bool flip = false;
+};
+
+struct DesiredGroup {
+  uint32_t id = 0;
+  GroupContent content;
+  std::optional<sl_group> applied;  // set when the id's entry exists in the maps
+  bool changed = false;
+  bool fresh = false;  // a new id: written from half 0, nothing reads it yet
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps) {
+  std::unique_ptr<Applier> applier(new Applier(maps));
+  for (MapId map : kAllMaps) {
+    if (map == MapId::Cfg) {
+      continue;  // datapath-owned, written directly
+    }
+    Mirror& m = applier->mirror(map);
+    Status st = maps.forEach(map, [&](Bytes key, Bytes value) {
+      std::string v(reinterpret_cast<const char*>(value.data()), value.size());
+      if (map == MapId::Group && v.size() == sizeof(sl_group)) {
+        auto g = decode<sl_group>(v);
+        g.rr = 0;  // the kernel's cursor; never compared
+        v = str(g);
+      } else if (map == MapId::Conns) {
+        v.clear();  // the kernel's counter; only the entry's existence is ours
+      }
+      m.emplace(std::string(reinterpret_cast<const char*>(key.data()), key.size()), std::move(v));
+    });
+    if (!st.ok()) {
+      return st.error().wrap(std::string("restore: read ") + std::string(mapName(map)));
+    }
+  }
+  return applier;
+}
+
+Status Applier::put(MapId map, Bytes key, Bytes value, ApplyStats& stats) {
+  std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+  std::string v(reinterpret_cast<const char*>(value.data()), value.size());
+  auto it = mirror(map).find(k);
+  if (it != mirror(map).end() && it->second == v) {
+    return okStatus();
+  }
+  Status st = maps_.upsert(map, key, value, UpdateMode::Any);
+  if (!st.ok()) {
+    return st.error().wrap(std::string("update ") + std::string(mapName(map)));
+  }
+  mirror(map)[k] = std::move(v);
+  ++stats.upserts;
+  return okStatus();
+}
+
+Status Applier::del(MapId map, Bytes key, ApplyStats& stats) {
+  std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+  if (!mirror(map).contains(k)) {
+    return okStatus();
+  }
+  Status st = maps_.erase(map, key);
+  if (!st.ok()) {
+    return st.error().wrap(std::string("delete from ") + std::string(mapName(map)));
+  }
+  mirror(map).erase(k);
+  ++stats.erases;
+  return okStatus();
+}
+
+Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
+                                  const std::vector<Enrollment>& clients) {
+  ApplyStats stats;
+  auto fail = [](const Error& e) { return e.wrap("apply plan"); };
+
+  // ---- What the maps hold, indexed for this apply.
+  IdPool svcIds(cursors_[0], "service"), groupPool(cursors_[1], "group"),
+      backendPool(cursors_[2], "backend"), classPool(cursors_[3], "client class");
+  std::unordered_map<uint32_t, std::vector<sl_route_key>> routesBySvc;
+  for (const auto& [k, v] : mirror(MapId::Route)) {
+    auto key = decode<sl_route_key>(k);
+    routesBySvc[key.svc_id].push_back(key);
+    svcIds.reserve(key.svc_id);
+    classPool.reserve(key.client_class);
+  }
+  for (const auto& [k, v] : mirror(MapId::Svc)) {
+    svcIds.reserve(decode<sl_svc>(v).svc_id);
+  }
+  std::unordered_map<uint32_t, std::vector<uint32_t>> slotsByGroup;
+  for (const auto& [k, v] : mirror(MapId::Slot)) {
+    auto key = decode<sl_slot_key>(k);
+    slotsByGroup[key.group_id].push_back(key.index);
+    groupPool.reserve(key.group_id);
+  }
+  for (const auto& [k, v] : mirror(MapId::Group)) {
+    groupPool.reserve(decode<uint32_t>(k));
+  }
+  for (const auto& [name, id] : groupIds_) {
+    groupPool.reserve(id);
+  }
+  std::unordered_map<std::string, uint32_t> backendByIdentity;
+  for (const auto& [k, v] : mirror(MapId::Backend)) {
+    backendByIdentity[backendIdentity(decode<sl_backend>(v))] = decode<uint32_t>(k);
+    backendPool.reserve(decode<uint32_t>(k));
+  }
+  for (const auto& [k, v] : mirror(MapId::Conns)) {
+    backendPool.reserve(decode<uint32_t>(k));
+  }
+  for (const auto& [id, identity] : draining_) {
+    backendByIdentity.emplace(identity, id);
+  }
+  for (const auto& [k, v] : mirror(MapId::Client)) {
+    classPool.reserve(decode<sl_client>(v).client_class);
+  }
+  for (const auto& [name, id] : classIds_) {
+    classPool.reserve(id);
+  }
+
+  // ---- Client classes. After a restart the names are unknown: an enrolled pod whose sl_client
+  // entry carries a class id lends that id to the pod's class in the new plan.
+  std::unordered_map<std::string, std::string> classOfPod;
+  for (const auto& cls : plan.clientClasses) {
+    for (const auto& pod : cls.pods) {
+      classOfPod[pod] = cls.name;
+    }
+  }
+  std::map<std::string, uint32_t> classIds;
+  std::set<uint32_t> claimedClassIds;
+  for (const auto& cls : plan.clientClasses) {
+    if (auto it = classIds_.find(cls.name); it != classIds_.end()) {
+      classIds[cls.name] = it->second;
+      claimedClassIds.insert(it->second);
+    }
+  }
+  for (const auto& e : clients) {
+    auto cls = classOfPod.find(e.pod);
+    auto entry = mirror(MapId::Client).find(str(e.cgroupId));
+    if (cls == classOfPod.end() || entry == mirror(MapId::Client).end() ||
+        classIds.contains(cls->second)) {
+      continue;
+    }
+    uint32_t id = decode<sl_client>(entry->second).client_class;
+    if (id != 0 && claimedClassIds.insert(id).second) {
+      classIds[cls->second] = id;
+    }
+  }
+  for (const auto& cls : plan.clientClasses) {
+    if (!classIds.contains(cls.name)) {
+      auto id = classPool.allocate();
+      if (!id.ok()) {
+        return fail(id.error());
+      }
+      classIds[cls.name] = *id;
+    }
+  }
+
+  // ---- Backends.
+  std::map<uint32_t, sl_backend> desiredBackends;
+  std::unordered_map<std::string, uint32_t> backendIdByName;
+  for (const auto& [name, b] : plan.backends) {
+    sl_backend v = encodeBackend(b);
+    auto it = backendByIdentity.find(backendIdentity(v));
+    uint32_t id = 0;
+    if (it != backendByIdentity.end() && !desiredBackends.contains(it->second)) {
+      id = it->second;
+    } else {
+      auto fresh = backendPool.allocate();
+      if (!fresh.ok()) {
+        return fail(fresh.error());
+      }
+      id = *fresh;
+    }
+    desiredBackends[id] = v;
+    backendIdByName[name] = id;
+  }
+
+  // ---- Groups: content as ids, compared with what the group's entry points at now.
+  auto readGroup = [&](uint32_t id) -> std::optional<std::pair<sl_group, std::optional<GroupContent>>> {
+    auto it = mirror(MapId::Group).find(str(id));
+    if (it == mirror(MapId::Group).end()) {
+      return std::nullopt;
+    }
+    auto g = decode<sl_group>(it->second);
+    GroupContent c;
+    c.lb = g.lb;
+    c.maxConns = g.max_conns;
+    auto slot = [&](uint32_t index) -> std::optional<uint32_t> {
+      auto s = mirror(MapId::Slot).find(str(slotKey(id, index)));
+      if (s == mirror(MapId::Slot).end()) {
+        return std::nullopt;
+      }
+      return decode<uint32_t>(s->second);
+    };
+    for (uint32_t i = 0; i < g.count; ++i) {
+      auto b = slot(g.base + i);
+      if (!b) {
+        return std::make_pair(g, std::nullopt);  // torn by an earlier failure: rewrite
+      }
+      c.backends.push_back(*b);
+    }
+    for (uint32_t i = 0; i < g.hash_size; ++i) {
+      auto b = slot(g.hash_base + i);
+      if (!b) {
+        return std::make_pair(g, std::nullopt);
+      }
+      c.hash.push_back(*b);
+    }
+    return std::make_pair(g, std::optional<GroupContent>(std::move(c)));
+  };
+
+  std::map<std::string, DesiredGroup> groups;
+  std::unordered_map<std::string, std::vector<uint32_t>> unclaimedBySignature;
+  bool signaturesBuilt = false;
+  std::set<uint32_t> claimedGroupIds;
+  for (const auto& [name, g] : plan.groups) {
+    DesiredGroup d;
+    d.content.lb = encodeLb(g.lb);
+    d.content.maxConns = g.maxConnectionsPerBackend;
+    for (const auto& b : g.backends) {
+      auto it = backendIdByName.find(b);
+      if (it == backendIdByName.end()) {
+        return fail(Error::invalid("group " + name + ": unknown backend " + b));
+      }
+      d.content.backends.push_back(it->second);
+    }
+    for (uint32_t index : g.hashTable) {
+      if (index >= d.content.backends.size()) {
+        return fail(Error::invalid("group " + name + ": hash table index out of range"));
+      }
+      d.content.hash.push_back(d.content.backends[index]);
+    }
+    if (auto it = groupIds_.find(name); it != groupIds_.end()) {
+      d.id = it->second;
+    }
+    groups[name] = std::move(d);
+    if (groups[name].id != 0) {
+      claimedGroupIds.insert(groups[name].id);
+    }
+  }
+  for (auto& [name, d] : groups) {
+    if (d.id == 0) {
+      // Unknown name (first apply after a restart, or a new group): adopt a group in the maps with
+      // exactly this content, else take a fresh id.
+      if (!signaturesBuilt) {
+        signaturesBuilt = true;
+        for (const auto& [k, v] : mirror(MapId::Group)) {
+          uint32_t id = decode<uint32_t>(k);
+          if (claimedGroupIds.contains(id)) {
+            continue;
+          }
+          if (auto applied = readGroup(id); applied && applied->second) {
+            unclaimedBySignature[applied->second->signature()].push_back(id);
+          }
+        }
+      }
+      auto& candidates = unclaimedBySignature[d.content.signature()];
+      if (!candidates.empty()) {
+        d.id = candidates.back();
+        candidates.pop_back();
+      } else {
+        auto id = groupPool.allocate();
+        if (!id.ok()) {
+          return fail(id.error());
+        }
+        d.id = *id;
+      }
+      claimedGroupIds.insert(d.id);
+    }
+    auto applied = readGroup(d.id);
+    if (applied) {
+      d.applied = applied->first;
+      d.changed = !applied->second || !(*applied->second == d.content);
+    } else {
+      d.fresh = true;
+      d.changed = true;
+    }
+  }
+
+  // ---- Services: routes encoded with the current group ids; a group that changes in place under a
+  // service that flips gets a fresh id, which flips every service reading it; repeat until stable.
+  std::vector<DesiredService> services;
+  services.reserve(plan.frontends.size());
+  for (const auto& f : plan.frontends) {
+    DesiredService s;
+    s.frontend = &f;
+    s.key = encodeSvcKey(f);
+    if (auto it = mirror(MapId::Svc).find(str(s.key)); it != mirror(MapId::Svc).end()) {
+      s.applied = decode<sl_svc>(it->second);
+      s.id = s.applied->svc_id;
+    } else {
+      auto id = svcIds.allocate();
+      if (!id.ok()) {
+        return fail(id.error());
+      }
+      s.id = *id;
+    }
+    s.flags = static_cast<uint16_t>((f.mode == plan::FrontendMode::L7Proxy ? SL_SVC_F_L7 : 0) |
+                                    (f.byClientClass.empty() ? 0 : SL_SVC_F_HAS_CLASSES));
+    services.push_back(std::move(s));
+  }
+  auto activeRoutes = [&](const DesiredService& s) {
+    std::map<uint32_t, std::string> out;
+    if (!s.applied) {
+      return out;
+    }
+    auto it = routesBySvc.find(s.id);
+    if (it == routesBySvc.end()) {
+      return out;
+    }
+    for (const auto& k : it->second) {
+      if (k.generation == s.applied->generation) {
+        out[k.client_class] = mirror(MapId::Route).at(str(k));
+      }
+    }
+    return out;
+  };
+  auto encodeAction = [&](const plan::RouteAction& action) -> Result<sl_route> {
+    std::vector<std::pair<uint32_t, uint32_t>> split;
+    for (const auto& w : action.split) {
+      auto it = groups.find(w.group);
+      if (it == groups.end()) {
+        return Error::invalid("unknown group " + w.group);
+      }
+      split.emplace_back(it->second.id, w.weight);
+    }
+    return encodeRoute(split);
+  };
+  for (;;) {
+    std::unordered_set<uint32_t> readByFlipping;
+    for (auto& s : services) {
+      s.routes.clear();
+      auto def = encodeAction(s.frontend->defaultRoute);
+      if (!def.ok()) {
+        return fail(def.error().wrap("frontend " + describeSvcKey(s.key)));
+      }
+      s.routes[0] = *def;
+      for (const auto& [cls, action] : s.frontend->byClientClass) {
+        auto id = classIds.find(cls);
+        if (id == classIds.end()) {
+          return fail(Error::invalid("frontend " + describeSvcKey(s.key) + ": unknown client class " + cls));
+        }
+        auto r = encodeAction(action);
+        if (!r.ok()) {
+          return fail(r.error().wrap("frontend " + describeSvcKey(s.key)));
+        }
+        s.routes[id->second] = *r;
+      }
+      auto active = activeRoutes(s);
+      bool same = s.applied && active.size() == s.routes.size();
+      auto a = active.begin();
+      for (auto r = s.routes.begin(); same && r != s.routes.end(); ++a, ++r) {
+        same = a->first == r->first && a->second == str(r->second);
+      }
+      s.flip = !same;
+      if (s.flip) {
+        for (const auto& [cls, bytes] : active) {
+          auto route = decode<sl_route>(bytes);
+          for (uint32_t i = 0; i < route.count && i < SL_MAX_DESTS; ++i) {
+            readByFlipping.insert(route.group[i]);
+            readByFlipping.insert(route.alias_group[i]);
+          }
+        }
+      }
+    }
+    bool forked = false;
+    for (auto& [name, d] : groups) {
+      if (d.changed && !d.fresh && readByFlipping.contains(d.id)) {
+        auto id = groupPool.allocate();
+        if (!id.ok()) {
+          return fail(id.error());
+        }
+        d.id = *id;
+        d.applied.reset();
+        d.fresh = true;
+        forked = true;
+      }
+    }
+    if (!forked) {
+      break;
+    }
+  }
+
+  // ---- 0. Frontends that leave the plan: deleting their commit word first is their whole change, and
+  // nothing they read can then be seen half-changed by later steps.
+  {
+    std::unordered_set<std::string> keep;
+    for (const auto& s : services) {
+      keep.insert(str(s.key));
+    }
+    std::vector<std::string> gone;
+    for (const auto& [k, v] : mirror(MapId::Svc)) {
+      if (!keep.contains(k)) {
+        gone.push_back(k);
+      }
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const auto& k : gone) {
+      if (Status st = del(MapId::Svc, bytesOf(k), stats); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+  }
+
+  // ---- 1. Backends, and their connection counters (created once, never overwritten).
+  for (const auto& [id, v] : desiredBackends) {
+    if (Status st = put(MapId::Backend, asBytes(id), asBytes(v), stats); !st.ok()) {
+      return fail(st.error());
+    }
+    if (!mirror(MapId::Conns).contains(str(id))) {
+      sl_conns zero{};
+      Status st = maps_.upsert(MapId::Conns, asBytes(id), asBytes(zero), UpdateMode::NoExist);
+      if (!st.ok() && st.error().code.value() != EEXIST) {
+        return fail(st.error().wrap("create sl_conns_v1 entry"));
+      }
+      mirror(MapId::Conns)[str(id)] = "";
+      ++stats.upserts;
+    }
+    draining_.erase(id);
+  }
+
+  // ---- 2. Groups: the idle half first, then the entry that points at it.
+  for (auto& [name, d] : groups) {
+    if (!d.changed) {
+      continue;
+    }
+    uint32_t half = d.applied ? ((d.applied->base & SL_SLOT_HALF) ^ SL_SLOT_HALF) : 0;
+    uint32_t n = static_cast<uint32_t>(d.content.backends.size());
+    uint32_t total = n + static_cast<uint32_t>(d.content.hash.size());
+    for (uint32_t i = 0; i < total; ++i) {
+      uint32_t b = i < n ? d.content.backends[i] : d.content.hash[i - n];
+      if (Status st = put(MapId::Slot, asBytes(slotKey(d.id, half + i)), asBytes(b), stats);
+          !st.ok()) {
+        return fail(st.error().wrap("group " + name));
+      }
+    }
+    for (uint32_t index : slotsByGroup[d.id]) {
+      if ((index & SL_SLOT_HALF) == half && (index & ~SL_SLOT_HALF) >= total) {
+        if (Status st = del(MapId::Slot, asBytes(slotKey(d.id, index)), stats); !st.ok()) {
+          return fail(st.error().wrap("group " + name));
+        }
+      }
+    }
+    sl_group entry{};
+    entry.base = half;
+    entry.count = n;
+    entry.hash_base = half + n;
+    entry.hash_size = static_cast<uint32_t>(d.content.hash.size());
+    entry.max_conns = d.content.maxConns;
+    entry.lb = d.content.lb;
+    if (Status st = put(MapId::Group, asBytes(d.id), asBytes(entry), stats); !st.ok()) {
+      return fail(st.error().wrap("group " + name));
+    }
+    ++stats.groupsCommitted;
+  }
+
+  // ---- 3. Routes under the other generation of every service that flips.
+  for (auto& s : services) {
+    if (!s.flip) {
+      continue;
+    }
+    uint8_t gen = s.applied ? static_cast<uint8_t>(s.applied->generation ^ 1) : 0;
+    for (const auto& k : routesBySvc[s.id]) {
+      if (k.generation == gen && !s.routes.contains(k.client_class)) {
+        if (Status st = del(MapId::Route, asBytes(k), stats); !st.ok()) {
+          return fail(st.error().wrap("frontend " + describeSvcKey(s.key)));
+        }
+      }
+    }
+    for (const auto& [cls, route] : s.routes) {
+      if (Status st = put(MapId::Route, asBytes(routeKey(s.id, cls, gen)), asBytes(route), stats);
+          !st.ok()) {
+        return fail(st.error().wrap("frontend " + describeSvcKey(s.key)));
+      }
+    }
+  }
+
+  // ---- 4. The commit word of each service: generation flip and flags in one update.
+  for (auto& s : services) {
+    uint8_t gen = s.applied ? s.applied->generation : 0;
+    if (s.flip && s.applied) {
+      gen = static_cast<uint8_t>(gen ^ 1);
+    }
+    sl_svc v{};
+    v.svc_id = s.id;
+    v.flags = s.flags;
+    v.generation = gen;
+    if (Status st = put(MapId::Svc, asBytes(s.key), asBytes(v), stats); !st.ok()) {
+      return fail(st.error().wrap("frontend " + describeSvcKey(s.key)));
+    }
+    stats.servicesFlipped += s.flip ? 1 : 0;
+  }
+
+  // ---- 5. Enrolled clients.
+  std::unordered_set<std::string> enrolled;
+  for (const auto& e : clients) {
+    uint32_t cls = 0;
+    if (auto it = classOfPod.find(e.pod); it != classOfPod.end()) {
+      cls = classIds.at(it->second);
+    }
+    if (Status st = put(MapId::Client, asBytes(e.cgroupId), asBytes(encodeClient(cls, e.podIp)),
+                        stats);
+        !st.ok()) {
+      return fail(st.error().wrap("enroll " + e.pod));
+    }
+    enrolled.insert(str(e.cgroupId));
+  }
+
+  // ---- 6. Deletes, now that nothing visible points at them.
+  auto sweep = [&](MapId map, auto&& keep) -> Status {
+    std::vector<std::string> gone;
+    for (const auto& [k, v] : mirror(map)) {
+      if (!keep(k, v)) {
+        gone.push_back(k);
+      }
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const auto& k : gone) {
+      if (Status st = del(map, bytesOf(k), stats); !st.ok()) {
+        return st;
+      }
+    }
+    return okStatus();
+  };
+  std::unordered_set<uint32_t> liveSvcIds, liveGroupIds;
+  std::unordered_set<std::string> liveSvcKeys;
+  for (const auto& s : services) {
+    liveSvcIds.insert(s.id);
+    liveSvcKeys.insert(str(s.key));
+  }
+  for (const auto& [name, d] : groups) {
+    liveGroupIds.insert(d.id);
+  }
+  Status st = sweep(MapId::Client, [&](const std::string& k, const std::string&) {
+    return enrolled.contains(k);
+  });
+  if (st.ok()) {
+    st = sweep(MapId::Svc, [&](const std::string& k, const std::string&) {
+      return liveSvcKeys.contains(k);
+    });
+  }
+  if (st.ok()) {
+    st = sweep(MapId::Route, [&](const std::string& k, const std::string&) {
+      return liveSvcIds.contains(decode<sl_route_key>(k).svc_id);
+    });
+  }
+  if (st.ok()) {
+    st = sweep(MapId::Group, [&](const std::string& k, const std::string&) {
+      return liveGroupIds.contains(decode<uint32_t>(k));
+    });
+  }
+  if (st.ok()) {
+    st = sweep(MapId::Slot, [&](const std::string& k, const std::string&) {
+      return liveGroupIds.contains(decode<sl_slot_key>(k).group_id);
+    });
+  }
+  if (st.ok()) {
+    st = sweep(MapId::Backend, [&](const std::string& k, const std::string& v) {
+      uint32_t id = decode<uint32_t>(k);
+      if (desiredBackends.contains(id)) {
+        return true;
+      }
+      draining_[id] = backendIdentity(decode<sl_backend>(v));
+      return false;
+    });
+  }
+  if (!st.ok()) {
+    return fail(st.error());
+  }
+  // A removed backend's counter goes once no socket holds it; until then its id stays reserved.
+  std::vector<uint32_t> orphans;
+  for (const auto& [k, v] : mirror(MapId::Conns)) {
+    uint32_t id = decode<uint32_t>(k);
+    if (!desiredBackends.contains(id)) {
+      orphans.push_back(id);
+    }
+  }
+  for (uint32_t id : orphans) {
+    sl_conns live{};
+    auto found = maps_.lookup(MapId::Conns, asBytes(id),
+                              std::span<uint8_t>(reinterpret_cast<uint8_t*>(&live), sizeof(live)));
+    if (!found.ok()) {
+      return fail(found.error().wrap("read sl_conns_v1"));
+    }
+    if (*found && live.active > 0) {
+      ++stats.backendsDraining;
+      continue;
+    }
+    if (Status d = del(MapId::Conns, asBytes(id), stats); !d.ok()) {
+      return fail(d.error());
+    }
+    draining_.erase(id);
+  }
+
+  groupIds_.clear();
+  for (const auto& [name, d] : groups) {
+    groupIds_[name] = d.id;
+  }
+  classIds_ = std::move(classIds);
+  return stats;
+}
+
+std::optional<uint32_t> Applier::serviceId(const plan::Frontend& frontend) const {
+  auto it = mirror(MapId::Svc).find(str(encodeSvcKey(frontend)));
+  if (it == mirror(MapId::Svc).end()) {
+    return std::nullopt;
+  }
+  return decode<sl_svc>(it->second).svc_id;
+}
+
+std::optional<uint32_t> Applier::groupId(const std::string& name) const {
+  auto it = groupIds_.find(name);
+  return it == groupIds_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
+}
+
+std::optional<uint32_t> Applier::classId(const std::string& name) const {
+  auto it = classIds_.find(name);
+  return it == classIds_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
+}
+
+std::optional<uint32_t> Applier::backendId(const plan::Backend& backend) const {
+  std::string identity = backendIdentity(encodeBackend(backend));
+  for (const auto& [k, v] : mirror(MapId::Backend)) {
+    if (backendIdentity(decode<sl_backend>(v)) == identity) {
+      return decode<uint32_t>(k);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace sluice::dataplane

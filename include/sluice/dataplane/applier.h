@@ -1,0 +1,90 @@
+#pragma once
+// Applier: a DataplanePlan → BPF map writes, make-before-break, only what changed.
+//
+// Every write goes through a MapBackend and into a mirror of what the maps hold, so the next apply
+// diffs the new plan against the maps themselves (not against a plan that may have been half written):
+// a failed apply is retried by applying again, and after a restart restore() reads the maps back.
+//
+// Order of one apply (each step only for entries whose bytes differ from the maps):
+//   0. sl_svc entries of frontends that left the plan (their whole change, committed first);
+//   1. backends, each with a zero sl_conns_v1 entry created only if none exists (never overwriting a
+//      live counter);
+//   2. groups: slots into the half the group entry does not point at (base ^ SL_SLOT_HALF), then the
+//      group entry (the commit word of a group);
+//   3. routes of every service whose decision changed, under its other generation;
+//   4. sl_svc entries: the generation flip (the commit word of a service);
+//   5. sl_client entries of the enrolled workloads;
+//   6. deletes: routes of removed services, groups, their slots, backends (and their sl_conns_v1 entry
+//      once no socket holds it; until then the backend id stays reserved).
+// A group whose content changes in place while a service that reads it flips its routes would let
+// that service see old weights over new endpoints for a moment; such a group gets a fresh id instead
+// (see docs/dataplane.md), so each frontend resolves to exactly the old or the new decision.
+#include <sluice/compile/plan.h>
+#include <sluice/dataplane/map_backend.h>
+#include <sluice/net/address.h>
+#include <sluice/result.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::dataplane {
+
+// A workload the agent translates: its cgroup, and the pod it runs ("ns/name").
+struct Enrollment {
+  uint64_t cgroupId = 0;
+  std::string pod;
+  net::IpAddress podIp;
+};
+
+struct ApplyStats {
+  size_t upserts = 0;
+  size_t erases = 0;
+  size_t servicesFlipped = 0;
+  size_t groupsCommitted = 0;
+  size_t backendsDraining = 0;  // removed backends whose sl_conns_v1 entry still counts sockets
+};
+
+class Applier {
+ public:
+  // Reads every map the agent owns through `maps` (which must outlive the Applier), so IDs and the
+  // first diff start from what the kernel holds.
+  [[nodiscard]] static Result<std::unique_ptr<Applier>> restore(MapBackend& maps);
+
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  [[nodiscard]] Result<ApplyStats> apply(const plan::DataplanePlan& plan,
+                                         const std::vector<Enrollment>& clients);
+
+  // IDs as allocated (for status output and tests); nullopt when unknown.
+  std::optional<uint32_t> serviceId(const plan::Frontend& frontend) const;
+  std::optional<uint32_t> groupId(const std::string& name) const;
+  std::optional<uint32_t> classId(const std::string& name) const;
+  std::optional<uint32_t> backendId(const plan::Backend& backend) const;
+
+ private:
+  explicit Applier(MapBackend& maps) : maps_(maps) {}
+
+  using Mirror = std::unordered_map<std::string, std::string>;
+  Status put(MapId map, Bytes key, Bytes value, ApplyStats& stats);
+  Status del(MapId map, Bytes key, ApplyStats& stats);
+  Mirror& mirror(MapId map) { return mirror_[static_cast<size_t>(map)]; }
+  const Mirror& mirror(MapId map) const { return mirror_[static_cast<size_t>(map)]; }
+
+  MapBackend& maps_;
+  std::array<Mirror, kMapCount> mirror_;
+  std::map<std::string, uint32_t> groupIds_;
+  std::map<std::string, uint32_t> classIds_;
+  // Removed backends whose connection counter still holds sockets: id → sl_backend bytes, so the same
+  // address coming back reuses its id (and its live counter).
+  std::map<uint32_t, std::string> draining_;
+  std::array<uint32_t, 4> cursors_{1, 1, 1, 1};  // next id to try: service, group, backend, class
+};
+
+}  // namespace sluice::dataplane
