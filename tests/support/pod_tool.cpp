@@ -7,10 +7,11 @@
 //       every socket is bound.
 //   sluice-pod connect --to ADDR:PORT|[ADDR6]:PORT --count N [--udp] [--hold]
 //                      [--duration-ms D] [--timeout-ms T]
-//       Makes up to N attempts (stopping early once D ms have passed) and prints one line each:
-//         ok <start_ns> <pod> <peer>       peer = getpeername() (TCP) or recvfrom() source (UDP)
-//         fail <start_ns> <errno> <stage>  stage = socket|connect|read|send|recv
-//       start_ns is CLOCK_MONOTONIC at the attempt's start, comparable with the harness's clock.
+//       Makes up to N attempts (stopping early once D ms have passed, or at SIGTERM) and prints
+//       one line each:
+//         ok <start_ns> <end_ns> <pod> <peer>       peer = getpeername() (TCP) or recvfrom() source
+//         fail <start_ns> <end_ns> <errno> <stage>  stage = socket|connect|read|send|recv
+//       The times are CLOCK_MONOTONIC around the attempt, comparable with the harness's clock.
 //       --hold keeps every successful TCP connection open until SIGTERM.
 //
 // It is a separate executable (not a thread of the test) because what is tested is per process: the
@@ -182,8 +183,23 @@ int serve(const std::string& name, const std::vector<int>& ports) {
 // ---- connect ----
 
 void report(std::uint64_t start, bool ok, const std::string& a, const std::string& b) {
-  std::printf("%s %llu %s %s\n", ok ? "ok" : "fail", static_cast<unsigned long long>(start),
-              a.c_str(), b.c_str());
+  std::printf("%s %llu %llu %s %s\n", ok ? "ok" : "fail", static_cast<unsigned long long>(start),
+              static_cast<unsigned long long>(monotonicNs()), a.c_str(), b.c_str());
+}
+
+// SIGTERM is blocked and polled between attempts: a handler would interrupt a connect() or recv()
+// with EINTR (sockets with timeouts are not restarted) and report a failure that did not happen.
+sigset_t termSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+bool stopRequested() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGTERM) == 1;
 }
 
 void setTimeouts(int fd, int timeoutMs) {
@@ -281,7 +297,9 @@ int runConnect(const std::string& target, long count, bool udp, bool hold, long 
   const auto deadline = durationMs > 0 ? monotonicNs() + static_cast<std::uint64_t>(durationMs) * 1'000'000ull
                                        : UINT64_MAX;
   std::vector<int> held;
-  for (long i = 0; i < count && monotonicNs() < deadline; ++i) {
+  const sigset_t term = termSet();
+  sigprocmask(SIG_BLOCK, &term, nullptr);
+  for (long i = 0; i < count && monotonicNs() < deadline && !stopRequested(); ++i) {
     if (udp) {
       udpAttempt(*to, len, timeoutMs);
     } else if (int fd = tcpAttempt(*to, len, timeoutMs, hold); fd >= 0) {
@@ -292,7 +310,8 @@ int runConnect(const std::string& target, long count, bool udp, bool hold, long 
     std::printf("holding %zu\n", held.size());
     std::fflush(stdout);
     // Held connections stay open until the harness ends this process.
-    for (;;) pause();
+    int sig = 0;
+    sigwait(&term, &sig);
   }
   return 0;
 }

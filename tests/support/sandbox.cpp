@@ -133,6 +133,14 @@ const Sandbox& Sandbox::enter() {
     writeSysctl("/proc/sys/net/ipv6/conf/default/accept_dad", "0");
     writeSysctl("/proc/sys/net/ipv6/conf/all/accept_dad", "0");
 
+    // Service VIPs (10.96.0.0/12, fd00:96::/64) are unreachable at the node, answered with ICMP
+    // (not rate-limited): a connect() the agent did not rewrite fails visibly (EHOSTUNREACH, at
+    // the first SYN retransmission) instead of hanging until a timeout.
+    runHere("ip route add unreachable 10.96.0.0/12");
+    runHere("ip -6 route add unreachable fd00:96::/64");
+    writeSysctl("/proc/sys/net/ipv4/icmp_ratelimit", "0");
+    writeSysctl("/proc/sys/net/ipv6/icmp/ratelimit", "0");
+
     sweepStaleCgroups(cgroup2);
     s->cgroupRoot_ = cgroup2 + "/" + kCgroupPrefix + std::to_string(getpid());
     check(mkdir(s->cgroupRoot_.c_str(), 0755) == 0, "mkdir " + s->cgroupRoot_);

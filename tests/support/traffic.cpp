@@ -1,6 +1,9 @@
 #include "traffic.h"
 
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <ctime>
 
 #include <algorithm>
 #include <cstring>
@@ -86,9 +89,9 @@ ClientRun parseClientOutput(const std::string& text) {
     fields >> kind;
     if (kind == "ok") {
       a.ok = true;
-      fields >> a.startNs >> a.pod >> a.peer;
+      fields >> a.startNs >> a.endNs >> a.pod >> a.peer;
     } else if (kind == "fail") {
-      fields >> a.startNs >> a.error >> a.stage;
+      fields >> a.startNs >> a.endNs >> a.error >> a.stage;
     } else {
       continue;  // "holding N"
     }
@@ -130,11 +133,13 @@ BackgroundClient::BackgroundClient(Topology& topo, const Pod& client, const Clie
   const std::string log = uniqueLog(client);
   outPath_ = topo.sandbox().runDir() + "/" + log + ".out";
   process_ = &topo.spawn(client, connectArgv(spec, false), log);
-  budget_ = clientBudget(spec);
+  // After SIGTERM the client finishes the attempt under way: at most a connect and a read timeout.
+  stopBudget_ = std::chrono::milliseconds(2L * spec.timeoutMs + 5000);
 }
 
 ClientRun BackgroundClient::finish() {
-  int status = process_->wait(deadlineIn(budget_));
+  kill(process_->pid(), SIGTERM);
+  int status = process_->wait(deadlineIn(stopBudget_));
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("background client did not finish cleanly (status " +
                              std::to_string(status) + ")");
@@ -144,6 +149,13 @@ ClientRun BackgroundClient::finish() {
 
 int BackgroundClient::attemptsSoFar() const {
   return static_cast<int>(parseClientOutput(readFile(outPath_)).attempts.size());
+}
+
+std::uint64_t monotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 double chiSquare(const std::map<std::string, int>& observed,

@@ -16,6 +16,7 @@ namespace sluice::e2e {
 struct Attempt {
   bool ok = false;
   std::uint64_t startNs = 0;  // CLOCK_MONOTONIC when the attempt began
+  std::uint64_t endNs = 0;    // and when it was over
   std::string pod;            // ok: the pod that answered
   std::string peer;           // ok: getpeername() (TCP) or the reply's source (UDP)
   int error = 0;              // failed: errno
@@ -61,7 +62,7 @@ ClientRun holdConnections(Topology& topo, const Pod& client, const std::string& 
 class BackgroundClient {
  public:
   BackgroundClient(Topology& topo, const Pod& client, const ClientSpec& spec);
-  // Waits for the client to finish and parses everything it reported.
+  // Asks the client to stop after its current attempt, waits for it and parses what it reported.
   ClientRun finish();
   // Attempts reported so far.
   int attemptsSoFar() const;
@@ -69,8 +70,11 @@ class BackgroundClient {
  private:
   Process* process_;
   std::string outPath_;
-  std::chrono::milliseconds budget_;
+  std::chrono::milliseconds stopBudget_;
 };
+
+// CLOCK_MONOTONIC now, on the clock of Attempt::startNs.
+std::uint64_t monotonicNs();
 
 // Pearson's chi-square statistic of observed counts against expected shares (shares sum to 1).
 double chiSquare(const std::map<std::string, int>& observed,
