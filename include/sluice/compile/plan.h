@@ -41,14 +41,18 @@ struct Backend {
 };
 
 // Istio's cluster: the endpoints of one service port, optionally narrowed to a subset.
-// Name: "outbound|<port>|<subset>|<host>", exactly Envoy's cluster name.
+// Name: "outbound|<port>|<subset>|<host>", exactly Envoy's cluster name, with "|udp" appended for a
+// UDP port and "|ipv6" for the IPv6 half of a service (a group holds one address family only, the
+// family of the VIP that leads to it). A route may name a group with no backends: a destination
+// whose subset or host does not exist fails its share of connections, as Envoy does.
 struct BackendGroup {
   std::string name;
   LbPolicy lb = LbPolicy::LeastRequest;
   // The selectable backends in a deterministic order: ready ones, or the terminating ones when no
   // ready one exists (as kube-proxy does). Empty means connect() fails with ECONNREFUSED.
   std::vector<std::string> backends;
-  // For the hash policies: a lookup table of indexes into `backends` (Maglev or ring, weighted).
+  // For the hash policies: a lookup table of indexes into `backends`; the kernel picks
+  // backends[hashTable[hash(client ip) % hashTable.size()]]. Maglev tables have a prime size.
   std::vector<uint32_t> hashTable;
   uint32_t maxConnectionsPerBackend = 0;  // 0 = unlimited (connectionPool.tcp.maxConnections)
 

@@ -1,0 +1,585 @@
+#include <sluice/compile/compiler.h>
+
+#include "client_classes.h"
+#include "endpoints.h"
+#include "hash_table.h"
+#include "policy.h"
+#include "protocol.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <tuple>
+
+namespace sluice::compile {
+namespace {
+
+constexpr const char* kMeshGateway = "mesh";
+
+std::string serviceHost(const model::Service& s, const model::MeshSettings& mesh) {
+  return s.meta.name + "." + s.meta.ns + ".svc." + mesh.clusterDomain;
+}
+
+bool hostPatternMatches(const std::string& pattern, const std::string& host) {
+  if (pattern == host) {
+    return true;
+  }
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix(pattern);
+    suffix.remove_prefix(1);
+    return host.size() > suffix.size() && host.ends_with(suffix);
+  }
+  return false;
+}
+
+bool bindsMesh(const std::vector<std::string>& gateways) {
+  return gateways.empty() ||
+         std::find(gateways.begin(), gateways.end(), kMeshGateway) != gateways.end();
+}
+
+// The config-time part of a match block: does it exist for this listener port and this client?
+struct BlockScope {
+  std::optional<uint32_t> port;
+  const model::Labels* sourceLabels;
+  const std::string* sourceNamespace;
+  const std::vector<std::string>* gateways;
+};
+
+bool blockApplies(const BlockScope& b, const model::VirtualService& vs, uint32_t listenPort,
+                  const SelectorSet& client) {
+  if (!bindsMesh(b.gateways->empty() ? vs.spec.gateways : *b.gateways)) {
+    return false;
+  }
+  if (b.port && *b.port != listenPort) {
+    return false;
+  }
+  SourceSelector sel{*b.sourceNamespace, *b.sourceLabels};
+  return sel.empty() || client.count(sel) > 0;
+}
+
+BlockScope scopeOf(const model::L4MatchAttributes& m) {
+  return {m.port, &m.sourceLabels, &m.sourceNamespace, &m.gateways};
+}
+BlockScope scopeOf(const model::TLSMatchAttributes& m) {
+  return {m.port, &m.sourceLabels, &m.sourceNamespace, &m.gateways};
+}
+BlockScope scopeOf(const model::HTTPMatchRequest& m) {
+  return {m.port, &m.sourceLabels, &m.sourceNamespace, &m.gateways};
+}
+
+template <typename Match>
+void collectSelectors(const std::vector<Match>& blocks, SelectorSet& into) {
+  for (const auto& m : blocks) {
+    SourceSelector sel{m.sourceNamespace, m.sourceLabels};
+    if (!sel.empty()) {
+      into.insert(sel);
+    }
+  }
+}
+
+// Request predicates: what only an HTTP parser can evaluate.
+bool hasRequestPredicate(const model::HTTPMatchRequest& m) {
+  return m.uri || m.scheme || m.method || m.authority || !m.headers.empty() ||
+         !m.queryParams.empty() || !m.withoutHeaders.empty();
+}
+
+// The first route feature that needs the proxy, or "" when a connection-level decision is enough.
+std::string l7Feature(const model::HTTPRoute& r) {
+  if (r.redirect) return "redirect";
+  if (r.directResponse) return "directResponse";
+  if (r.delegate) return "delegate";
+  if (r.rewrite) return "rewrite";
+  if (r.timeout) return "timeout";
+  if (r.retries && r.retries->attempts > 0) return "retries";
+  if (r.fault) return "fault injection";
+  if (r.mirror || !r.mirrors.empty()) return "mirroring";
+  if (r.corsPolicy) return "corsPolicy";
+  if (r.headers) return "header operations";
+  for (const auto& d : r.route) {
+    if (d.headers) return "header operations";
+  }
+  return "";
+}
+
+struct Decision {
+  bool l7 = false;
+  std::string reason;
+  plan::RouteAction action;
+};
+
+Decision proxy(std::string reason) {
+  return Decision{true, std::move(reason), {}};
+}
+
+struct WeightedDestination {
+  const model::Destination* destination;
+  int32_t weight;
+};
+
+class Compiler {
+ public:
+  Compiler(const model::Snapshot& snapshot, const CompileOptions& options)
+      : snapshot_(snapshot), options_(options), endpoints_(snapshot),
+        rules_(snapshot, options.mesh) {
+    for (const auto& s : snapshot.services) {
+      services_.emplace(serviceHost(s, options.mesh), &s);
+    }
+    indexVirtualServices();
+  }
+
+  plan::DataplanePlan run();
+
+ private:
+  struct FrontendContext {
+    const model::Service* service;
+    std::string host;
+    const model::ServicePort* port;
+    net::IpAddress vip;
+    bool udp;
+    const model::VirtualService* vs;
+  };
+  struct GroupInfo {
+    bool l7Hash = false;
+    bool httpPool = false;
+  };
+
+  void indexVirtualServices();
+  const model::VirtualService* virtualServiceFor(const std::string& host) const;
+  Decision decide(const FrontendContext& f, const SelectorSet& client);
+  Decision decideTcp(const FrontendContext& f, const SelectorSet& client);
+  Decision decideHttp(const FrontendContext& f, const SelectorSet& client);
+  plan::RouteAction toService(const FrontendContext& f);
+  plan::RouteAction split(const FrontendContext& f, const std::vector<WeightedDestination>& dests);
+  // The group a destination leads to; nullopt when it leads nowhere.
+  std::optional<std::string> destinationGroup(const FrontendContext& f,
+                                              const model::Destination& d);
+  std::string groupName(uint32_t port, const std::string& subset, const std::string& host,
+                        const FrontendContext& f) const;
+  std::string ensureGroup(const FrontendContext& f, const model::Service& svc,
+                          const model::ServicePort& port, const std::string& subsetName);
+  const std::optional<MergedRule>& ruleFor(const model::Service& svc, const std::string& host);
+
+  const model::Snapshot& snapshot_;
+  const CompileOptions& options_;
+  EndpointIndex endpoints_;
+  DestinationRuleIndex rules_;
+  std::map<std::string, const model::Service*> services_;  // by FQDN
+  std::map<std::string, const model::VirtualService*> vsExact_;
+  std::vector<std::pair<std::string, const model::VirtualService*>> vsWildcard_;
+  std::map<std::string, std::optional<MergedRule>> ruleCache_;
+  std::map<std::string, GroupInfo> groupInfo_;
+  plan::DataplanePlan plan_;
+};
+
+void Compiler::indexVirtualServices() {
+  std::vector<const model::VirtualService*> ordered;
+  for (const auto& vs : snapshot_.virtualServices) {
+    ordered.push_back(&vs);
+  }
+  // Sidecars keep one VirtualService per host: the oldest (Istio orders configs by creation time,
+  // then by name and namespace).
+  std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->meta.creationTimestamp, a->meta.name, a->meta.ns) <
+           std::tie(b->meta.creationTimestamp, b->meta.name, b->meta.ns);
+  });
+  for (const auto* vs : ordered) {
+    for (const auto& h : vs->spec.hosts) {
+      if (h.starts_with("*")) {
+        vsWildcard_.emplace_back(h, vs);
+      } else {
+        vsExact_.emplace(h, vs);  // keeps the first, the oldest
+      }
+    }
+  }
+}
+
+const model::VirtualService* Compiler::virtualServiceFor(const std::string& host) const {
+  if (auto it = vsExact_.find(host); it != vsExact_.end()) {
+    return it->second;
+  }
+  // The most specific wildcard; among equals, the oldest (vsWildcard_ is in age order).
+  const model::VirtualService* best = nullptr;
+  size_t bestLen = 0;
+  for (const auto& [pattern, vs] : vsWildcard_) {
+    if (hostPatternMatches(pattern, host) && (!best || pattern.size() > bestLen)) {
+      best = vs;
+      bestLen = pattern.size();
+    }
+  }
+  return best;
+}
+
+const std::optional<MergedRule>& Compiler::ruleFor(const model::Service& svc,
+                                                   const std::string& host) {
+  auto it = ruleCache_.find(host);
+  if (it == ruleCache_.end()) {
+    it = ruleCache_.emplace(host, rules_.find(host, svc.meta.ns)).first;
+  }
+  return it->second;
+}
+
+std::string Compiler::groupName(uint32_t port, const std::string& subset, const std::string& host,
+                                const FrontendContext& f) const {
+  // Envoy's cluster name, qualified for what Envoy never splits: UDP, and one address family per
+  // group (a v6 VIP must land on v6 pods).
+  std::string name = "outbound|" + std::to_string(port) + "|" + subset + "|" + host;
+  if (f.udp) {
+    name += "|udp";
+  }
+  if (!f.vip.isV4()) {
+    name += "|ipv6";
+  }
+  return name;
+}
+
+std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service& svc,
+                                  const model::ServicePort& port, const std::string& subsetName) {
+  const std::string host = serviceHost(svc, options_.mesh);
+  const std::string name = groupName(static_cast<uint32_t>(port.port), subsetName, host, f);
+  if (plan_.groups.count(name)) {
+    return name;
+  }
+  const auto& rule = ruleFor(svc, host);
+  const model::Subset* subset = rule && !subsetName.empty() ? rule->subset(subsetName) : nullptr;
+
+  auto candidates = endpoints_.endpoints(svc, port, f.vip.family());
+  if (subset) {
+    // Subsets select endpoints by their pod's labels; an endpoint whose pod is unknown cannot be
+    // shown to carry them.
+    std::erase_if(candidates, [&](const EndpointCandidate& c) {
+      if (subset->labels.empty()) {
+        return false;
+      }
+      return !c.pod || !SourceSelector{"", subset->labels}.matches(*c.pod);
+    });
+  }
+  plan::BackendGroup group;
+  group.name = name;
+  for (auto& b : selectBackends(candidates, svc.spec.publishNotReadyAddresses)) {
+    group.backends.push_back(b.name);
+    auto [it, inserted] = plan_.backends.try_emplace(b.name, b);
+    // Two services can share an address; one that counts it as active wins.
+    if (!inserted && b.state == plan::BackendState::Active) {
+      it->second.state = plan::BackendState::Active;
+    }
+  }
+
+  EffectivePolicy policy =
+      effectivePolicy(rule ? &*rule : nullptr, subset, static_cast<uint32_t>(port.port));
+  LbChoice lb = lbChoice(policy);
+  group.lb = lb.lb;
+  if (lb.lb == plan::LbPolicy::MaglevSourceIp) {
+    uint64_t size = std::min<uint64_t>(lb.hashSize, options_.maxHashTableSize);
+    uint32_t prime = largestPrimeAtMost(static_cast<uint32_t>(std::max<uint64_t>(size, 2)));
+    group.hashTable = maglevTable(group.backends, prime);
+  } else if (lb.lb == plan::LbPolicy::RingHashSourceIp) {
+    uint64_t size = std::clamp<uint64_t>(lb.hashSize, 1, options_.maxHashTableSize);
+    group.hashTable = ringHashTable(group.backends, lb.hashSize, static_cast<uint32_t>(size));
+  }
+  if (policy.connectionPool && policy.connectionPool->tcp &&
+      policy.connectionPool->tcp->maxConnections) {
+    group.maxConnectionsPerBackend =
+        static_cast<uint32_t>(std::max(0, *policy.connectionPool->tcp->maxConnections));
+  }
+  groupInfo_[name] = GroupInfo{lb.l7Hash, policy.connectionPool && policy.connectionPool->http};
+  plan_.groups.emplace(name, std::move(group));
+  return name;
+}
+
+std::optional<std::string> Compiler::destinationGroup(const FrontendContext& f,
+                                                      const model::Destination& d) {
+  const std::string proto = f.udp ? "UDP" : "TCP";
+  auto svcIt = services_.find(d.host);
+  if (svcIt == services_.end()) {
+    return std::nullopt;
+  }
+  const model::Service& svc = *svcIt->second;
+  const model::ServicePort* port = nullptr;
+  std::vector<const model::ServicePort*> sameProto;
+  for (const auto& p : svc.spec.ports) {
+    if (p.protocol == proto) {
+      sameProto.push_back(&p);
+    }
+  }
+  // An explicit port, else the listener's port when the destination has it, else its only port.
+  const uint32_t wanted = d.port.value_or(f.port->port);
+  for (const auto* p : sameProto) {
+    if (static_cast<uint32_t>(p->port) == wanted) {
+      port = p;
+    }
+  }
+  if (!port && !d.port && sameProto.size() == 1) {
+    port = sameProto.front();
+  }
+  if (!port) {
+    return std::nullopt;
+  }
+  if (!d.subset.empty()) {
+    const auto& rule = ruleFor(svc, d.host);
+    if (!rule || !rule->subset(d.subset)) {
+      return std::nullopt;
+    }
+  }
+  return ensureGroup(f, svc, *port, d.subset);
+}
+
+plan::RouteAction Compiler::toService(const FrontendContext& f) {
+  return plan::RouteAction{{{ensureGroup(f, *f.service, *f.port, ""), 1}}};
+}
+
+plan::RouteAction Compiler::split(const FrontendContext& f,
+                                  const std::vector<WeightedDestination>& dests) {
+  plan::RouteAction action;
+  bool anyKnown = false;
+  for (const auto& wd : dests) {
+    // One destination takes everything whatever its weight; among several, weight 0 means none.
+    uint32_t weight = dests.size() == 1 ? 1 : static_cast<uint32_t>(std::max(0, wd.weight));
+    if (dests.size() == 1 && wd.weight > 0) {
+      weight = static_cast<uint32_t>(wd.weight);
+    }
+    if (weight == 0) {
+      continue;
+    }
+    std::string group;
+    if (auto g = destinationGroup(f, *wd.destination)) {
+      group = *g;
+      anyKnown = true;
+    } else {
+      // Envoy fails this share of connections (no such cluster); an empty group does the same.
+      const uint32_t port = wd.destination->port.value_or(static_cast<uint32_t>(f.port->port));
+      group = groupName(port, wd.destination->subset, wd.destination->host, f);
+      if (!plan_.groups.count(group)) {
+        plan::BackendGroup empty;
+        empty.name = group;
+        plan_.groups.emplace(group, std::move(empty));
+      }
+    }
+    auto same = std::find_if(action.split.begin(), action.split.end(),
+                             [&](const auto& wg) { return wg.group == group; });
+    if (same != action.split.end()) {
+      same->weight += weight;
+    } else {
+      action.split.push_back({group, weight});
+    }
+  }
+  if (!anyKnown) {
+    action.split.clear();
+  }
+  return action;
+}
+
+Decision Compiler::decideTcp(const FrontendContext& f, const SelectorSet& client) {
+  if (f.vs) {
+    const uint32_t listenPort = static_cast<uint32_t>(f.port->port);
+    for (const auto& route : f.vs->spec.tcp) {
+      bool matched = route.match.empty() && bindsMesh(f.vs->spec.gateways);
+      for (const auto& m : route.match) {
+        if (!blockApplies(scopeOf(m), *f.vs, listenPort, client)) {
+          continue;
+        }
+        bool subnetOk = m.destinationSubnets.empty();
+        for (const auto& s : m.destinationSubnets) {
+          auto cidr = net::Cidr::parse(s);
+          subnetOk = subnetOk || (cidr && cidr->contains(f.vip));
+        }
+        if (subnetOk) {
+          matched = true;
+          break;
+        }
+      }
+      if (matched) {
+        std::vector<WeightedDestination> dests;
+        for (const auto& rd : route.route) {
+          dests.push_back({&rd.destination, rd.weight});
+        }
+        return Decision{false, "", split(f, dests)};
+      }
+    }
+  }
+  // istiod appends a route to the service itself when no tcp route matches.
+  return Decision{false, "", toService(f)};
+}
+
+Decision Compiler::decideHttp(const FrontendContext& f, const SelectorSet& client) {
+  plan::RouteAction action;
+  std::string via;
+  const model::HTTPRoute* chosen = nullptr;
+  size_t index = 0;
+  if (f.vs) {
+    const uint32_t listenPort = static_cast<uint32_t>(f.port->port);
+    for (; index < f.vs->spec.http.size(); ++index) {
+      const auto& route = f.vs->spec.http[index];
+      bool applies = route.match.empty() && bindsMesh(f.vs->spec.gateways);
+      bool catchAll = applies;
+      for (const auto& m : route.match) {
+        if (blockApplies(scopeOf(m), *f.vs, listenPort, client)) {
+          applies = true;
+          catchAll = catchAll || !hasRequestPredicate(m);
+        }
+      }
+      if (!applies) {
+        continue;  // dropped at config time for this listener and client
+      }
+      const std::string where = "http[" + std::to_string(index) + "]";
+      if (!catchAll) {
+        return proxy(where + " matches on request attributes");
+      }
+      if (auto feature = l7Feature(route); !feature.empty()) {
+        return proxy(where + " uses " + feature);
+      }
+      int positive = 0;
+      for (const auto& d : route.route) {
+        positive += d.weight > 0 ? 1 : 0;
+      }
+      if (route.route.size() > 1 && positive > 1) {
+        return proxy(where + " splits by weight per request");
+      }
+      chosen = &route;
+      break;
+    }
+  }
+  if (chosen) {
+    std::vector<WeightedDestination> dests;
+    for (const auto& d : chosen->route) {
+      if (chosen->route.size() == 1 || d.weight > 0) {
+        dests.push_back({&d.destination, d.weight});
+      }
+    }
+    action = split(f, dests);
+  } else {
+    // No VirtualService, or none of its routes exists for this port and client: istiod keeps the
+    // service's default route.
+    action = toService(f);
+  }
+  for (const auto& wg : action.split) {
+    const auto& info = groupInfo_[wg.group];
+    if (info.l7Hash) {
+      return proxy("DestinationRule for " + wg.group + " hashes on a request attribute");
+    }
+    if (info.httpPool) {
+      return proxy("DestinationRule for " + wg.group + " sets connectionPool.http limits");
+    }
+  }
+  return Decision{false, "", std::move(action)};
+}
+
+Decision Compiler::decide(const FrontendContext& f, const SelectorSet& client) {
+  switch (f.udp ? PortProtocol::Udp : portProtocol(*f.port)) {
+    case PortProtocol::Udp:
+      // Istio captures no UDP, so VirtualService routes never apply; balance like kube-proxy with
+      // the DestinationRule's policy.
+      return Decision{false, "", toService(f)};
+    case PortProtocol::Http:
+      return decideHttp(f, client);
+    case PortProtocol::Auto:
+      // Istio sniffs such ports; HTTP traffic takes the http routes when the VirtualService has any.
+      return f.vs && !f.vs->spec.http.empty() ? decideHttp(f, client) : decideTcp(f, client);
+    case PortProtocol::Tls:
+      if (f.vs) {
+        const uint32_t listenPort = static_cast<uint32_t>(f.port->port);
+        for (size_t i = 0; i < f.vs->spec.tls.size(); ++i) {
+          for (const auto& m : f.vs->spec.tls[i].match) {
+            if (blockApplies(scopeOf(m), *f.vs, listenPort, client)) {
+              return proxy("tls[" + std::to_string(i) + "] routes on SNI");
+            }
+          }
+        }
+      }
+      return decideTcp(f, client);
+    case PortProtocol::Tcp:
+    case PortProtocol::None:
+      break;
+  }
+  return decideTcp(f, client);
+}
+
+plan::DataplanePlan Compiler::run() {
+  std::vector<const model::Service*> services;
+  for (const auto& [host, svc] : services_) {
+    if (svc->spec.type != "ExternalName" && !svc->headless()) {
+      services.push_back(svc);
+    }
+  }
+  // Client classes come from every selector of every VirtualService that governs a frontend.
+  SelectorSet selectors;
+  for (const auto* svc : services) {
+    if (const auto* vs = virtualServiceFor(serviceHost(*svc, options_.mesh))) {
+      for (const auto& r : vs->spec.http) collectSelectors(r.match, selectors);
+      for (const auto& r : vs->spec.tls) collectSelectors(r.match, selectors);
+      for (const auto& r : vs->spec.tcp) collectSelectors(r.match, selectors);
+    }
+  }
+  const auto classes = buildClientClasses(snapshot_.pods, selectors);
+
+  std::map<std::string, plan::Frontend> frontends;  // by key(); the first service wins a clash
+  std::set<std::string> usedClasses;
+  for (const auto* svc : services) {
+    std::vector<std::string> vips = svc->spec.clusterIPs;
+    if (vips.empty() && !svc->spec.clusterIP.empty()) {
+      vips.push_back(svc->spec.clusterIP);
+    }
+    const std::string host = serviceHost(*svc, options_.mesh);
+    const model::VirtualService* vs = virtualServiceFor(host);
+    for (const auto& vipText : vips) {
+      auto vip = net::IpAddress::parse(vipText);
+      if (!vip) {
+        continue;
+      }
+      for (const auto& port : svc->spec.ports) {
+        const PortProtocol proto = portProtocol(port);
+        if (proto == PortProtocol::None) {
+          continue;
+        }
+        FrontendContext ctx{svc, host, &port, *vip, proto == PortProtocol::Udp, vs};
+        plan::Frontend fe;
+        fe.vip = *vip;
+        fe.port = static_cast<uint16_t>(port.port);
+        fe.protocol = ctx.udp ? plan::Protocol::Udp : plan::Protocol::Tcp;
+        fe.service = host;
+        if (frontends.count(fe.key())) {
+          continue;
+        }
+        Decision def = decide(ctx, {});
+        std::map<std::string, plan::RouteAction> perClass;
+        std::string l7Reason = def.l7 ? def.reason : "";
+        for (const auto& cls : classes) {
+          Decision d = decide(ctx, cls.satisfied);
+          if (d.l7 && l7Reason.empty()) {
+            l7Reason = "for clients " + cls.name + ": " + d.reason;
+          }
+          if (!d.l7 && d.action != def.action) {
+            perClass.emplace(cls.name, std::move(d.action));
+          }
+        }
+        if (!l7Reason.empty()) {
+          fe.mode = plan::FrontendMode::L7Proxy;
+          fe.reason = l7Reason;
+        } else {
+          fe.defaultRoute = std::move(def.action);
+          for (const auto& [name, action] : perClass) {
+            usedClasses.insert(name);
+          }
+          fe.byClientClass = std::move(perClass);
+        }
+        frontends.emplace(fe.key(), std::move(fe));
+      }
+    }
+  }
+  for (auto& [key, fe] : frontends) {
+    plan_.frontends.push_back(std::move(fe));
+  }
+  for (const auto& cls : classes) {
+    if (usedClasses.count(cls.name)) {
+      plan_.clientClasses.push_back(plan::ClientClass{cls.name, cls.pods});
+    }
+  }
+  return std::move(plan_);
+}
+
+}  // namespace
+
+plan::DataplanePlan compile(const model::Snapshot& normalized, const CompileOptions& options) {
+  return Compiler(normalized, options).run();
+}
+
+}  // namespace sluice::compile
