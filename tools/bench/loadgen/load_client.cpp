@@ -321,6 +321,7 @@ private:
     const bool crr = o_.mode == LoadMode::Crr;
     if (c.state == ConnState::Busy && takeResponse(c.in, crr, eof, pod, okStatus)) {
       const std::uint64_t now = monotonicNs();
+      r_.okAll += okStatus;
       if (c.measured) {
         if (!okStatus) {
           fail("http status");

@@ -24,6 +24,7 @@ struct ClientOptions {
 
 struct ClientResult {
   std::uint64_t ok = 0;
+  std::uint64_t okAll = 0;     // warm-up included: divides CPU counters sampled around the process
   std::uint64_t misrouted = 0;
   std::map<std::string, std::uint64_t> failures; // reason → count
   std::map<std::string, std::uint64_t> pods;     // X-Pod identity → responses

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
       {"connections", o.connections},
       {"duration_s", r.elapsedS},
       {"ok", r.ok},
+      {"ok_all", r.okAll},
       {"failed", failed},
       {"failures", r.failures},
       {"misrouted", r.misrouted},

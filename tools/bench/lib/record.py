@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Turns one measurement into one JSON line of results.jsonl (or, with --meta, writes meta.json).
+
+A measurement is a load generator's JSON or sockperf's text, plus two snapshots taken around it
+(first line of /proc/stat, cgroup usage_usec per cgroup, BPF run_time_ns/run_cnt per program).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+# USER_HZ: /proc/stat counts in clock ticks.
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+BUSY_FIELDS = (0, 1, 2, 5, 6)  # user nice system irq softirq
+STEAL_FIELD = 7
+
+
+def read_snapshot(path):
+    snap = {"cpu": [], "cgroup": {}, "bpf": {}}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "cpu":
+                snap["cpu"] = [int(v) for v in parts[1:]]
+            elif parts[0] == "cgroup" and len(parts) == 3:
+                snap["cgroup"][parts[1]] = int(parts[2])
+            elif parts[0] == "bpf" and len(parts) == 4:
+                snap["bpf"][parts[1]] = (int(parts[2]), int(parts[3]))
+    return snap
+
+
+def cpu_costs(before, after, ops):
+    """CPU per operation (our cgroups and whole host), steal and foreign load, BPF ns per run.
+
+    The host is shared (builds, other tests), so host-wide busy time is reported beside the sum of
+    our own cgroups, and the share of the machine busy outside them is kept to flag noisy runs.
+    """
+    out = {}
+    d = [a - b for a, b in zip(after["cpu"], before["cpu"])]
+    total = sum(d[:8]) or 1
+    busy = sum(d[i] for i in BUSY_FIELDS)
+    ours = {cg: after["cgroup"][cg] - before["cgroup"].get(cg, 0) for cg in after["cgroup"]}
+    out["steal_pct"] = 100.0 * d[STEAL_FIELD] / total
+    out["busy_pct"] = 100.0 * busy / total
+    out["foreign_pct"] = max(0.0, 100.0 * (busy * TICK_US - sum(ours.values())) / (total * TICK_US))
+    if ops:
+        out["host_cpu_us_per_op"] = busy * TICK_US / ops
+        out["cpu_us_per_op"] = sum(ours.values()) / ops
+        out["cgroup_us_per_op"] = {cg: v / ops for cg, v in ours.items()}
+    ns = cnt = 0
+    for prog, (t1, c1) in after["bpf"].items():
+        t0, c0 = before["bpf"].get(prog, (0, 0))
+        ns += t1 - t0
+        cnt += c1 - c0
+    if cnt:
+        out["bpf_ns_per_run"] = ns / cnt
+        out["bpf_runs"] = cnt
+    return out
+
+
+SOCKPERF_PCT = re.compile(r"---> percentile\s+([\d.]+)\s*=\s*([\d.]+)")
+
+
+def parse_sockperf(text):
+    pct = {float(p): float(v) for p, v in SOCKPERF_PCT.findall(text)}
+    maximum = re.search(r"<MAX> observation\s*=\s*([\d.]+)", text)
+    observations = re.search(r"Total (\d+) observations", text)
+    sent = re.search(r"\[Total Run\].*SentMessages=(\d+)", text)
+    valid = re.search(r"\[Valid Duration\] RunTime=([\d.]+) sec; SentMessages=(\d+); ReceivedMessages=(\d+)", text)
+    if not pct or not observations or not valid:
+        raise ValueError("no sockperf statistics in output")
+    lat = {"count": int(observations.group(1)), "p50": pct.get(50.0), "p90": pct.get(90.0),
+           "p99": pct.get(99.0), "p999": pct.get(99.9),
+           "max": float(maximum.group(1)) if maximum else None}
+    lat["spectrum"] = sorted([[p, v] for p, v in pct.items()]) + (
+        [[100.0, lat["max"]]] if lat["max"] is not None else [])
+    sent_valid = int(valid.group(2))
+    return {"latency_us": lat, "ok": int(valid.group(3)),
+            "failed": sent_valid - int(valid.group(3)),
+            "ok_all": int(sent.group(1)) if sent else int(valid.group(3)),
+            "throughput": int(valid.group(3)) / float(valid.group(1))}
+
+
+def meta(args):
+    def sh(*cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+    lscpu = sh("lscpu")
+    model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "")
+    packages = {}
+    for line in sh("dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "iptables", "nftables",
+                   "haproxy", "nginx-light", "sockperf", "ipvsadm", "iproute2", "libbpf1", "python3-matplotlib").splitlines():
+        name, _, version = line.partition(" ")
+        packages[name] = version
+    out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else None
+    command = ""
+    if out_dir and os.path.exists(os.path.join(out_dir, "command.txt")):
+        command = open(os.path.join(out_dir, "command.txt")).read().strip()
+    commit = sh("git", "-C", args.root, "rev-parse", "HEAD")
+    dirty = sh("git", "-C", args.root, "status", "--porcelain", "--untracked-files=no")
+    return {
+        "command": command,
+        "profile": args.profile, "scenarios": args.scenarios, "services": args.services,
+        "reps": args.reps, "warmup_s": args.warmup, "duration_s": args.duration,
+        "kernel": platform.release(), "uname": " ".join(platform.uname()),
+        "cpu_model": model, "cpus": os.cpu_count(), "lscpu": lscpu,
+        "packages": packages,
+        "git_commit": commit + (" (work tree has uncommitted changes)" if dirty else ""),
+        "date_utc": sh("date", "-u", "+%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--meta", action="store_true")
+    p.add_argument("--profile")
+    p.add_argument("--scenarios")
+    p.add_argument("--reps", type=int)
+    p.add_argument("--warmup", type=float)
+    p.add_argument("--duration", type=float)
+    p.add_argument("--root")
+    p.add_argument("--meta-output", dest="output")
+    p.add_argument("--scenario")
+    p.add_argument("--workload")
+    p.add_argument("--services")
+    p.add_argument("--rep", type=int)
+    p.add_argument("--status")
+    p.add_argument("--kind", choices=["loadgen", "sockperf"])
+    p.add_argument("--output")
+    p.add_argument("--before")
+    p.add_argument("--after")
+    p.add_argument("--value", type=float)
+    p.add_argument("--unit")
+    args = p.parse_args()
+    if args.meta:
+        print(json.dumps(meta(args), indent=1))
+        return
+    rec = {"scenario": args.scenario}
+    for key in ("workload", "rep", "status", "value", "unit"):
+        if getattr(args, key) is not None:
+            rec[key] = getattr(args, key)
+    if args.services is not None:
+        rec["services"] = int(args.services)
+    if args.kind:
+        text = open(args.output).read()
+        try:
+            rec.update(json.loads(text) if args.kind == "loadgen" else parse_sockperf(text))
+        except ValueError as e:
+            rec["status"] = "failed: %s" % e
+            print(json.dumps(rec))
+            return
+        rec.update(cpu_costs(read_snapshot(args.before), read_snapshot(args.after), rec.get("ok_all")))
+    print(json.dumps(rec))
+
+
+if __name__ == "__main__":
+    main()
