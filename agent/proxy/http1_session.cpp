@@ -1,0 +1,1001 @@
+#include "http1_session.h"
+
+#include "proxy_server.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+namespace sluice::proxy {
+namespace {
+
+Http1Session* sessionOf(http_parser* p) { return static_cast<Http1Session*>(p->data); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool hasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (lower(trim(list.substr(0, comma))) == token) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+const char* reasonPhrase(unsigned status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) plus the framing headers the proxy sets itself.
+bool isHopByHop(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "te" || name == "upgrade" || name == "trailer" ||
+         name == "http2-settings";
+}
+
+// Drops hop-by-hop headers and those the Connection header lists.
+void stripHopByHop(HeaderList& headers) {
+  std::vector<std::string> listed;
+  for (const auto& h : headers) {
+    if (h.name == "connection") {
+      std::string_view v = h.value;
+      while (!v.empty()) {
+        size_t comma = v.find(',');
+        listed.push_back(lower(trim(v.substr(0, comma))));
+        if (comma == std::string_view::npos) {
+          break;
+        }
+        v.remove_prefix(comma + 1);
+      }
+    }
+  }
+  std::erase_if(headers, [&listed](const HeaderField& h) {
+    return isHopByHop(h.name) ||
+           std::find(listed.begin(), listed.end(), h.name) != listed.end();
+  });
+}
+
+// RFC 9110 §5.6.2 token characters; http-parser built without strict mode lets others through.
+bool isToken(std::string_view name) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+// RFC 9110 §5.5: field values carry no control characters other than HTAB.
+bool isFieldValue(std::string_view value) {
+  return std::none_of(value.begin(), value.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && u != '\t') || u == 0x7f;
+  });
+}
+
+void appendHeaders(std::string& out, const HeaderList& headers) {
+  for (const auto& h : headers) {
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+}
+
+void writeChunk(evbuffer* out, const char* data, size_t len) {
+  if (len == 0) {
+    return;  // a zero-size chunk would end the body
+  }
+  evbuffer_add_printf(out, "%zx\r\n", len);
+  evbuffer_add(out, data, len);
+  evbuffer_add(out, "\r\n", 2);
+}
+
+}  // namespace
+
+bool HeaderSectionScanner::scan(const char* data, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    char c = data[i];
+    if (prevCr_) {
+      prevCr_ = false;
+      if (c != '\n') {
+        return false;  // bare CR
+      }
+    }
+    if (c == '\r') {
+      prevCr_ = true;
+      continue;
+    }
+    if (c == '\n') {
+      if (!lineStart_) {
+        ++lines_;
+      }
+      lineStart_ = true;
+      continue;
+    }
+    if (lineStart_ && lines_ > 0 && (c == ' ' || c == '\t')) {
+      return false;  // obs-fold: a continuation line
+    }
+    lineStart_ = false;
+  }
+  return true;
+}
+
+// The parser callbacks are static members so they can reach the session's private state; the
+// settings tables are filled once, by the first session.
+namespace {
+http_parser_settings gRequestSettings;
+http_parser_settings gResponseSettings;
+}  // namespace
+
+Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
+                           net::IpAddress client, uint16_t clientPort)
+    : server_(server), down_(bev), dst_(dst), client_(client), clientPort_(clientPort) {
+  static const bool initialized = [] {
+    http_parser_settings_init(&gRequestSettings);
+    gRequestSettings.on_message_begin = reqMessageBegin;
+    gRequestSettings.on_url = reqUrl;
+    gRequestSettings.on_header_field = reqHeaderField;
+    gRequestSettings.on_header_value = reqHeaderValue;
+    gRequestSettings.on_headers_complete = reqHeadersComplete;
+    gRequestSettings.on_body = reqBody;
+    gRequestSettings.on_message_complete = reqMessageComplete;
+    http_parser_settings_init(&gResponseSettings);
+    gResponseSettings.on_status = respStatus;
+    gResponseSettings.on_header_field = respHeaderField;
+    gResponseSettings.on_header_value = respHeaderValue;
+    gResponseSettings.on_headers_complete = respHeadersComplete;
+    gResponseSettings.on_body = respBody;
+    gResponseSettings.on_message_complete = respMessageComplete;
+    return true;
+  }();
+  (void)initialized;
+  http_parser_init(&parser_, HTTP_REQUEST);
+  parser_.data = this;
+  http_parser_init(&respParser_, HTTP_RESPONSE);
+  respParser_.data = this;
+  bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
+  bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
+  bufferevent_enable(down_, EV_READ | EV_WRITE);
+}
+
+Http1Session::~Http1Session() {
+  if (ex_.routed) {
+    Router::release(ex_.decision);
+  }
+  if (ex_.pendingBody) {
+    evbuffer_free(ex_.pendingBody);
+  }
+  up_.reset();
+  bufferevent_free(down_);
+}
+
+// ------------------------------------------------------------------ downstream
+
+void Http1Session::onDownRead(bufferevent*, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_) {
+    return;
+  }
+  if (s->tunnel_) {
+    if (s->up_) {
+      evbuffer_add_buffer(bufferevent_get_output(s->up_->bev()), bufferevent_get_input(s->down_));
+    }
+    return;
+  }
+  s->feed();
+}
+
+void Http1Session::onDownWrite(bufferevent*, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_) {
+    return;
+  }
+  if (s->closing_) {
+    if (evbuffer_get_length(bufferevent_get_output(s->down_)) == 0) {
+      s->close();
+    }
+    return;
+  }
+  // The client caught up: resume reading the upstream.
+  if (s->up_ && !(bufferevent_get_enabled(s->up_->bev()) & EV_READ)) {
+    bufferevent_enable(s->up_->bev(), EV_READ);
+    s->feedUpstream();
+  }
+}
+
+void Http1Session::onDownEvent(bufferevent*, short what, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_) {
+    return;
+  }
+  if ((what & BEV_EVENT_EOF) && !s->tunnel_ && s->ex_.requestDone && !s->ex_.responseDone &&
+      s->up_) {
+    // Half-close after a complete request: still answer it, then close.
+    s->ex_.closeAfter = true;
+    bufferevent_disable(s->down_, EV_READ);
+    return;
+  }
+  s->close();
+}
+
+void Http1Session::feed() {
+  evbuffer* in = bufferevent_get_input(down_);
+  while (!closed_ && !closing_ && !tunnel_) {
+    if (waitingResponse_) {
+      if (!ex_.responseDone) {
+        return;  // pipelined requests wait in the buffer, answered in order
+      }
+      if (!finishExchange()) {
+        return;
+      }
+      continue;
+    }
+    if (evbuffer_get_length(in) == 0) {
+      return;
+    }
+    evbuffer* sink = ex_.routed && ex_.decision.kind == Decision::Kind::Forward ? upstreamSink()
+                                                                                : nullptr;
+    if (sink && evbuffer_get_length(sink) > server_.options().highWatermark) {
+      bufferevent_disable(down_, EV_READ);  // resumed by onUpWrite / onUpstreamConnected
+      return;
+    }
+    evbuffer_iovec vec;
+    evbuffer_peek(in, -1, nullptr, &vec, 1);
+    const char* data = static_cast<const char*>(vec.iov_base);
+    bool headerPhase = !headersDone_;
+    size_t n = http_parser_execute(&parser_, &gRequestSettings, data, vec.iov_len);
+    auto err = static_cast<http_errno>(parser_.http_errno);
+    if (headerPhase && !scanner_.scan(data, n)) {
+      ++server_.mutableCounters().badRequests;
+      localReply(400, "Bad Request", true);
+      return;
+    }
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      if (ex_.responseStarted) {
+        close();  // broken body framing after the response began: only a reset is left
+        return;
+      }
+      uint16_t status = ex_.errorStatus ? ex_.errorStatus : (err == HPE_HEADER_OVERFLOW ? 431 : 400);
+      if (status == 431) {
+        ++server_.mutableCounters().headersTooLarge;
+      } else {
+        ++server_.mutableCounters().badRequests;
+      }
+      localReply(status, status == 431 ? "Request Header Fields Too Large" : "Bad Request", true);
+      return;
+    }
+    evbuffer_drain(in, n);
+    if (err == HPE_PAUSED && pausedForDispatch_) {
+      pausedForDispatch_ = false;
+      http_parser_pause(&parser_, 0);
+      dispatch();
+    }
+  }
+}
+
+bool Http1Session::countHeaderBytes(size_t len) {
+  ex_.headerBytes += len;
+  if (ex_.headerBytes > server_.options().maxRequestHeadersBytes) {
+    ex_.errorStatus = 431;
+    return false;
+  }
+  return true;
+}
+
+int Http1Session::reqMessageBegin(http_parser* p) {
+  auto* s = sessionOf(p);
+  if (s->ex_.pendingBody) {
+    evbuffer_free(s->ex_.pendingBody);
+  }
+  s->ex_ = Exchange{};
+  s->headersDone_ = false;
+  return 0;
+}
+
+int Http1Session::reqUrl(http_parser* p, const char* at, size_t len) {
+  auto* s = sessionOf(p);
+  s->ex_.url.append(at, len);
+  return s->countHeaderBytes(len) ? 0 : 1;
+}
+
+int Http1Session::reqHeaderField(http_parser* p, const char* at, size_t len) {
+  auto* s = sessionOf(p);
+  auto& ex = s->ex_;
+  if (ex.inValue) {
+    ex.inValue = false;
+    ex.field.clear();
+  }
+  if (ex.field.empty()) {
+    if (ex.headers.size() >= s->server_.options().maxRequestHeaders) {
+      ex.errorStatus = 431;
+      return 1;
+    }
+  }
+  ex.field.append(at, len);
+  return s->countHeaderBytes(len) ? 0 : 1;
+}
+
+int Http1Session::reqHeaderValue(http_parser* p, const char* at, size_t len) {
+  auto* s = sessionOf(p);
+  auto& ex = s->ex_;
+  if (!ex.inValue) {
+    ex.inValue = true;
+    ex.headers.push_back(HeaderField{lower(ex.field), {}});
+  }
+  ex.headers.back().value.append(at, len);
+  return s->countHeaderBytes(len) ? 0 : 1;
+}
+
+int Http1Session::reqHeadersComplete(http_parser* p) {
+  auto* s = sessionOf(p);
+  auto& ex = s->ex_;
+  s->headersDone_ = true;
+  ex.chunkedRequest = (p->flags & F_CHUNKED) != 0;
+  ex.keepAlive = http_should_keep_alive(p) != 0;
+  ex.http10 = p->http_major == 1 && p->http_minor == 0;
+  ex.method = http_method_str(static_cast<http_method>(p->method));
+  ex.head = p->method == HTTP_HEAD;
+  ex.upgrade = p->upgrade != 0;
+  // Dispatch after http_parser_execute returns, once the header bytes passed the scanner.
+  s->pausedForDispatch_ = true;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+int Http1Session::reqBody(http_parser* p, const char* at, size_t len) {
+  auto* s = sessionOf(p);
+  auto& ex = s->ex_;
+  if (!ex.routed || ex.decision.kind != Decision::Kind::Forward || ex.responseDone || !s->up_) {
+    return 0;  // answered locally: the body is read and dropped so the connection stays usable
+  }
+  evbuffer* sink = s->upstreamSink();
+  if (ex.chunkedRequest) {
+    writeChunk(sink, at, len);
+  } else {
+    evbuffer_add(sink, at, len);
+  }
+  if (s->upConnected_) {
+    ex.bodyBytesSent += len;
+  }
+  return 0;
+}
+
+int Http1Session::reqMessageComplete(http_parser* p) {
+  auto* s = sessionOf(p);
+  auto& ex = s->ex_;
+  ex.requestDone = true;
+  if (ex.routed && ex.decision.kind == Decision::Kind::Forward && !ex.responseDone && s->up_ &&
+      ex.chunkedRequest) {
+    evbuffer_add(s->upstreamSink(), "0\r\n\r\n", 5);
+  }
+  s->waitingResponse_ = true;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+uint16_t Http1Session::validateRequest() {
+  auto& ex = ex_;
+  std::string te;
+  for (const auto& h : ex.headers) {
+    if (!isToken(h.name) || !isFieldValue(h.value)) {
+      return 400;
+    }
+    if (h.name == "content-length") {
+      ++ex.contentLengths;
+    } else if (h.name == "transfer-encoding") {
+      ex.transferEncoding = true;
+      te = lower(trim(h.value));
+    } else if (h.name == "host") {
+      ++ex.hosts;
+      ex.authority = h.value;
+    }
+  }
+  // RFC 9112 §6.3: Content-Length with Transfer-Encoding, or several Content-Length lines, are
+  // the classic request-smuggling vectors; reject rather than pick one.
+  if (ex.contentLengths > 1 || (ex.contentLengths > 0 && ex.transferEncoding)) {
+    return 400;
+  }
+  if (ex.transferEncoding && te != "chunked") {
+    return 501;  // RFC 9112 §6.1: a transfer coding we do not implement
+  }
+  if (ex.hosts > 1 || (ex.hosts == 0 && !ex.http10)) {
+    return 400;  // RFC 9112 §3.2
+  }
+  if (parser_.method == HTTP_CONNECT) {
+    return 405;
+  }
+  if (ex.url.empty() || ex.url[0] == '/') {
+    ex.path = ex.url;
+  } else if (ex.url == "*") {
+    ex.path = "*";
+  } else {
+    // absolute-form: the authority comes from the URL (RFC 9112 §3.2.2)
+    http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(ex.url.data(), ex.url.size(), 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_HOST))) {
+      return 400;
+    }
+    ex.authority = ex.url.substr(u.field_data[UF_HOST].off, u.field_data[UF_HOST].len);
+    if (u.field_set & (1 << UF_PORT)) {
+      ex.authority += ":" + std::to_string(u.port);
+    }
+    ex.path = u.field_set & (1 << UF_PATH)
+                  ? ex.url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len)
+                  : "/";
+    if (u.field_set & (1 << UF_QUERY)) {
+      ex.path += "?" + ex.url.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+    }
+  }
+  if (ex.upgrade) {
+    auto up = headerValue(ex.headers, "upgrade");
+    // h2c upgrades are dropped and the request proxied as HTTP/1.1, as Envoy does.
+    if (!up || hasToken(*up, "h2c")) {
+      ex.upgrade = false;
+    }
+  }
+  return 0;
+}
+
+void Http1Session::dispatch() {
+  auto& counters = server_.mutableCounters();
+  ++counters.requests;
+  ex_.table = server_.routeTable();
+  if (uint16_t status = validateRequest()) {
+    ++counters.badRequests;
+    localReply(status, reasonPhrase(status), true);
+    return;
+  }
+  const Listener* listener = ex_.table ? ex_.table->findListener(dst_.vip, dst_.port) : nullptr;
+  if (!listener) {
+    ++counters.noRoute;
+    localReply(404, "", false);
+    return;
+  }
+  RequestView req;
+  req.method = ex_.method;
+  req.scheme = "http";
+  req.authority = ex_.authority;
+  req.path = ex_.path;
+  req.headers = &ex_.headers;
+  req.client = client_;
+  req.clientPort = clientPort_;
+  req.clientClass = ex_.table->classOf(client_);
+  req.port = dst_.port;
+  ex_.decision = server_.router().route(*ex_.table, *listener, req);
+  ex_.routed = true;
+  switch (ex_.decision.kind) {
+    case Decision::Kind::Forward:
+      forward();
+      return;
+    case Decision::Kind::Redirect:
+      ++counters.redirects;
+      localReply(ex_.decision.status, "", false, ex_.decision.location);
+      return;
+    case Decision::Kind::DirectResponse:
+      ++counters.directResponses;
+      localReply(ex_.decision.status, ex_.decision.body, false);
+      return;
+    case Decision::Kind::NoRoute:
+      ++counters.noRoute;
+      localReply(404, "", false);
+      return;
+    case Decision::Kind::NoCluster:
+      ++counters.noCluster;
+      localReply(503, "", false);
+      return;
+    case Decision::Kind::NoHealthyUpstream:
+      ++counters.noHealthyUpstream;
+      localReply(503, "no healthy upstream", false);
+      return;
+  }
+}
+
+void Http1Session::forward() {
+  auto& ex = ex_;
+  HeaderList headers = std::move(ex.headers);
+  bool expectContinue = false;
+  if (auto expect = headerValue(headers, "expect")) {
+    // Envoy answers 100-continue itself and does not forward Expect.
+    expectContinue = lower(trim(*expect)) == "100-continue" && !ex.http10;
+    std::erase_if(headers, [](const HeaderField& h) { return h.name == "expect"; });
+  }
+  std::optional<std::string> upgrade = ex.upgrade ? headerValue(headers, "upgrade") : std::nullopt;
+  stripHopByHop(headers);
+  // x-forwarded-for: the proxy sees the real client address, so it appends it (Envoy with
+  // use_remote_address). x-forwarded-proto is kept when the client set it (mesh-internal) and set
+  // to the connection's scheme otherwise. x-request-id is generated when absent.
+  std::string clientIp = client_.toString();
+  auto xff = std::find_if(headers.begin(), headers.end(),
+                          [](const HeaderField& h) { return h.name == "x-forwarded-for"; });
+  if (xff == headers.end()) {
+    headers.push_back(HeaderField{"x-forwarded-for", clientIp});
+  } else {
+    xff->value += "," + clientIp;
+  }
+  if (!headerValue(headers, "x-forwarded-proto")) {
+    headers.push_back(HeaderField{"x-forwarded-proto", "http"});
+  }
+  if (!headerValue(headers, "x-request-id")) {
+    headers.push_back(HeaderField{"x-request-id", server_.newRequestId()});
+  }
+  Router::applyRequestHeaders(ex.decision, headers);
+  std::erase_if(headers, [](const HeaderField& h) { return h.name == "host"; });
+  std::string authority = ex.decision.authority.empty() ? ex.authority : ex.decision.authority;
+
+  std::string& head = ex.requestHead;
+  head.reserve(256);
+  head = ex.method;
+  head += ' ';
+  head += ex.decision.path;
+  head += " HTTP/1.1\r\nhost: ";
+  head += authority;
+  head += "\r\n";
+  appendHeaders(head, headers);
+  if (ex.chunkedRequest) {
+    head += "transfer-encoding: chunked\r\n";
+  }
+  if (upgrade) {
+    head += "connection: upgrade\r\nupgrade: " + *upgrade + "\r\n";
+  }
+  head += "\r\n";
+  ex.pendingBody = evbuffer_new();
+  if (expectContinue) {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    bufferevent_write(down_, kContinue, sizeof(kContinue) - 1);
+  }
+  http_parser_init(&respParser_, HTTP_RESPONSE);
+  respParser_.data = this;
+  connectUpstream();
+}
+
+evbuffer* Http1Session::upstreamSink() {
+  return upConnected_ ? bufferevent_get_output(up_->bev()) : ex_.pendingBody;
+}
+
+void Http1Session::connectUpstream() {
+  const Endpoint& ep = ex_.decision.upstream();
+  auto& counters = server_.mutableCounters();
+  upConnected_ = false;
+  up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(ep);
+  if (up_) {
+    ++counters.upstreamConnectionsReused;
+  } else {
+    up_ = server_.pool().connect(ep, server_.options().connectTimeoutSeconds);
+    if (!up_) {
+      retryOrFail("connection failure");
+      return;
+    }
+    ++counters.upstreamConnectionsOpened;
+  }
+  bufferevent_setcb(up_->bev(), onUpRead, onUpWrite, onUpEvent, this);
+  bufferevent_setwatermark(up_->bev(), EV_WRITE, server_.options().highWatermark / 2, 0);
+  bufferevent_enable(up_->bev(), EV_READ | EV_WRITE);
+  if (up_->reused()) {
+    onUpstreamConnected();
+  }
+}
+
+void Http1Session::onUpstreamConnected() {
+  upConnected_ = true;
+  bufferevent_set_timeouts(up_->bev(), nullptr, nullptr);
+  evbuffer* out = bufferevent_get_output(up_->bev());
+  evbuffer_add(out, ex_.requestHead.data(), ex_.requestHead.size());
+  ex_.bodyBytesSent += evbuffer_get_length(ex_.pendingBody);
+  evbuffer_add_buffer(out, ex_.pendingBody);
+  if (!(bufferevent_get_enabled(down_) & EV_READ) && !closing_) {
+    bufferevent_enable(down_, EV_READ);
+  }
+}
+
+void Http1Session::retryOrFail(const char* reason) {
+  up_.reset();
+  upConnected_ = false;
+  Decision& d = ex_.decision;
+  if (ex_.attempts < server_.options().connectRetries && ex_.bodyBytesSent == 0) {
+    ++ex_.attempts;
+    // Istio's default retry policy uses previous_hosts: try the next endpoint of the cluster.
+    Router::release(d);
+    d.endpoint = static_cast<uint32_t>((d.endpoint + 1) % d.cluster->endpoints.size());
+    d.cluster->counters->active[d.endpoint].fetch_add(1, std::memory_order_relaxed);
+    http_parser_init(&respParser_, HTTP_RESPONSE);
+    respParser_.data = this;
+    connectUpstream();
+    return;
+  }
+  localReply(503,
+             std::string("upstream connect error or disconnect/reset before headers. reset reason: ") +
+                 reason,
+             !ex_.requestDone);
+}
+
+// ------------------------------------------------------------------ upstream
+
+void Http1Session::onUpRead(bufferevent*, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (!s->closed_) {
+    s->feedUpstream();
+  }
+}
+
+void Http1Session::onUpWrite(bufferevent*, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_ || s->closing_ || s->tunnel_) {
+    return;
+  }
+  // The upstream drained below the watermark: resume the request body.
+  if (!(bufferevent_get_enabled(s->down_) & EV_READ)) {
+    bufferevent_enable(s->down_, EV_READ);
+    s->feed();
+  }
+}
+
+void Http1Session::onUpEvent(bufferevent*, short what, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_) {
+    return;
+  }
+  if (what & BEV_EVENT_CONNECTED) {
+    s->onUpstreamConnected();
+    return;
+  }
+  if (s->tunnel_) {
+    s->closeAfterFlush();
+    return;
+  }
+  if (!s->upConnected_) {
+    ++s->server_.mutableCounters().upstreamConnectFailures;
+    s->retryOrFail((what & BEV_EVENT_TIMEOUT) ? "connection timeout" : "connection failure");
+    return;
+  }
+  s->upstreamClosed();
+}
+
+void Http1Session::upstreamClosed() {
+  // A pooled connection the server closed while idle: safe to retry when nothing of the request
+  // body went out and no response byte came back.
+  if (!ex_.responseStarted && up_ && up_->reused() && ex_.requestDone && ex_.bodyBytesSent == 0 &&
+      ex_.attempts == 0) {
+    ++ex_.attempts;
+    up_.reset();
+    http_parser_init(&respParser_, HTTP_RESPONSE);
+    respParser_.data = this;
+    connectUpstream();
+    return;
+  }
+  // EOF may end a close-delimited response.
+  http_parser_execute(&respParser_, &gResponseSettings, nullptr, 0);
+  if (ex_.responseDone) {
+    up_.reset();
+    if (ex_.requestDone) {
+      if (finishExchange()) {
+        feed();
+      }
+    } else {
+      closeAfterFlush();
+    }
+    return;
+  }
+  up_.reset();
+  if (!ex_.responseStarted) {
+    localReply(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                    "connection termination",
+               !ex_.requestDone);
+    if (ex_.requestDone && !closing_) {
+      if (finishExchange()) {
+        feed();
+      }
+    }
+    return;
+  }
+  close();  // mid-response: the client must see the truncation
+}
+
+void Http1Session::feedUpstream() {
+  if (!up_) {
+    return;
+  }
+  evbuffer* in = bufferevent_get_input(up_->bev());
+  evbuffer* out = bufferevent_get_output(down_);
+  while (!closed_ && up_ && evbuffer_get_length(in) > 0) {
+    if (tunnel_) {
+      evbuffer_add_buffer(out, in);
+      return;
+    }
+    if (ex_.responseDone) {
+      up_.reset();  // bytes after a complete response: the connection is not trustworthy
+      return;
+    }
+    if (evbuffer_get_length(out) > server_.options().highWatermark) {
+      bufferevent_disable(up_->bev(), EV_READ);  // resumed by onDownWrite
+      return;
+    }
+    evbuffer_iovec vec;
+    evbuffer_peek(in, -1, nullptr, &vec, 1);
+    size_t n = http_parser_execute(&respParser_, &gResponseSettings,
+                                   static_cast<const char*>(vec.iov_base), vec.iov_len);
+    auto err = static_cast<http_errno>(respParser_.http_errno);
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      up_.reset();
+      if (!ex_.responseStarted) {
+        localReply(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                        "protocol error",
+                   true);
+      } else {
+        close();
+      }
+      return;
+    }
+    evbuffer_drain(in, n);
+    if (!ex_.responseDone) {
+      continue;
+    }
+    // The response is complete.
+    if (ex_.upgrade && respParser_.status_code == 101) {
+      startTunnel();
+      return;
+    }
+    bool reusable = http_should_keep_alive(&respParser_) && ex_.requestDone &&
+                    evbuffer_get_length(in) == 0;
+    if (reusable) {
+      server_.pool().putIdle(std::move(up_));
+    } else {
+      up_.reset();
+    }
+    upConnected_ = false;
+    if (!ex_.requestDone) {
+      closeAfterFlush();  // answered early: the rest of the request cannot be framed reliably
+      return;
+    }
+    if (finishExchange()) {
+      feed();
+    }
+    return;
+  }
+}
+
+int Http1Session::respStatus(http_parser* p, const char* at, size_t len) {
+  sessionOf(p)->ex_.statusText.append(at, len);
+  return 0;
+}
+
+int Http1Session::respHeaderField(http_parser* p, const char* at, size_t len) {
+  auto& ex = sessionOf(p)->ex_;
+  if (ex.respInValue) {
+    ex.respInValue = false;
+    ex.respField.clear();
+  }
+  ex.respField.append(at, len);
+  return 0;
+}
+
+int Http1Session::respHeaderValue(http_parser* p, const char* at, size_t len) {
+  auto& ex = sessionOf(p)->ex_;
+  if (!ex.respInValue) {
+    ex.respInValue = true;
+    ex.respHeaders.push_back(HeaderField{lower(ex.respField), {}});
+  }
+  ex.respHeaders.back().value.append(at, len);
+  return 0;
+}
+
+int Http1Session::respHeadersComplete(http_parser* p) {
+  auto* s = sessionOf(p);
+  unsigned status = p->status_code;
+  if (status / 100 == 1 && status != 101) {
+    return 0;  // interim responses are not relayed (the proxy answered Expect itself)
+  }
+  s->writeResponseHead();
+  return s->ex_.head ? 1 : 0;  // 1: a HEAD response has no body whatever its headers say
+}
+
+void Http1Session::writeResponseHead() {
+  auto& ex = ex_;
+  unsigned status = respParser_.status_code;
+  ex.responseStarted = true;
+  HeaderList headers = std::move(ex.respHeaders);
+  std::optional<std::string> upgrade;
+  bool tunnel = ex.upgrade && status == 101;
+  if (tunnel) {
+    upgrade = headerValue(headers, "upgrade");
+  }
+  stripHopByHop(headers);
+  Router::applyResponseHeaders(ex.decision, headers);
+  bool noBody = ex.head || status == 204 || status == 304 || status / 100 == 1;
+  bool hasLength = (respParser_.flags & F_CHUNKED) == 0 && respParser_.content_length != ULLONG_MAX;
+  if (!noBody && !hasLength) {
+    if (ex.http10) {
+      ex.closeAfter = true;  // close-delimited for an HTTP/1.0 client
+    } else {
+      ex.rechunkResponse = true;
+    }
+  }
+  if (!noBody && hasLength &&
+      std::none_of(headers.begin(), headers.end(),
+                   [](const HeaderField& h) { return h.name == "content-length"; })) {
+    headers.push_back(HeaderField{"content-length", std::to_string(respParser_.content_length)});
+  }
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                     (ex.statusText.empty() ? reasonPhrase(status) : ex.statusText) + "\r\n";
+  appendHeaders(head, headers);
+  if (ex.rechunkResponse) {
+    head += "transfer-encoding: chunked\r\n";
+  }
+  if (tunnel) {
+    head += "connection: upgrade\r\nupgrade: " + upgrade.value_or("") + "\r\n";
+  } else if (!ex.keepAlive || ex.closeAfter) {
+    head += "connection: close\r\n";
+  } else if (ex.http10) {
+    head += "connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  bufferevent_write(down_, head.data(), head.size());
+}
+
+int Http1Session::respBody(http_parser* p, const char* at, size_t len) {
+  auto* s = sessionOf(p);
+  evbuffer* out = bufferevent_get_output(s->down_);
+  if (s->ex_.rechunkResponse) {
+    writeChunk(out, at, len);
+  } else {
+    evbuffer_add(out, at, len);
+  }
+  return 0;
+}
+
+int Http1Session::respMessageComplete(http_parser* p) {
+  auto* s = sessionOf(p);
+  unsigned status = p->status_code;
+  if (status / 100 == 1 && status != 101) {
+    s->ex_.respHeaders.clear();
+    s->ex_.statusText.clear();
+    s->ex_.respField.clear();
+    s->ex_.respInValue = false;
+    return 0;
+  }
+  if (s->ex_.rechunkResponse) {
+    evbuffer_add(bufferevent_get_output(s->down_), "0\r\n\r\n", 5);
+  }
+  s->ex_.responseDone = true;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+// ------------------------------------------------------------------ endings
+
+bool Http1Session::finishExchange() {
+  bool keepAlive = ex_.keepAlive && !ex_.closeAfter;
+  if (ex_.routed) {
+    Router::release(ex_.decision);
+  }
+  if (ex_.pendingBody) {
+    evbuffer_free(ex_.pendingBody);
+  }
+  ex_ = Exchange{};
+  headersDone_ = false;
+  scanner_.reset();
+  waitingResponse_ = false;
+  http_parser_pause(&parser_, 0);
+  if (!keepAlive) {
+    closeAfterFlush();
+    return false;
+  }
+  return true;
+}
+
+void Http1Session::localReply(uint16_t status, std::string_view body, bool close,
+                              const std::string& location) {
+  HeaderList headers;
+  if (!location.empty()) {
+    headers.push_back(HeaderField{"location", location});
+  }
+  if (!body.empty()) {
+    headers.push_back(HeaderField{"content-type", "text/plain"});
+  }
+  // Route-level response operations apply to redirects and direct responses too (Envoy).
+  if (ex_.routed && (ex_.decision.kind == Decision::Kind::Redirect ||
+                     ex_.decision.kind == Decision::Kind::DirectResponse)) {
+    Router::applyResponseHeaders(ex_.decision, headers);
+  }
+  std::erase_if(headers, [](const HeaderField& h) { return h.name == "content-length"; });
+  headers.push_back(HeaderField{"content-length", std::to_string(ex_.head ? 0 : body.size())});
+  if (close || !ex_.keepAlive) {
+    ex_.closeAfter = true;
+  }
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
+  appendHeaders(head, headers);
+  head += ex_.closeAfter ? "connection: close\r\n\r\n" : "\r\n";
+  if (!ex_.head) {
+    head.append(body);
+  }
+  bufferevent_write(down_, head.data(), head.size());
+  ex_.responseStarted = true;
+  ex_.responseDone = true;
+  up_.reset();
+  upConnected_ = false;
+  if (close) {
+    closeAfterFlush();
+  }
+}
+
+void Http1Session::startTunnel() {
+  tunnel_ = true;
+  ++server_.mutableCounters().upgrades;
+  bufferevent_setwatermark(down_, EV_WRITE, 0, 0);
+  bufferevent_setwatermark(up_->bev(), EV_WRITE, 0, 0);
+  evbuffer_add_buffer(bufferevent_get_output(down_), bufferevent_get_input(up_->bev()));
+  evbuffer_add_buffer(bufferevent_get_output(up_->bev()), bufferevent_get_input(down_));
+  bufferevent_enable(down_, EV_READ);
+  bufferevent_enable(up_->bev(), EV_READ);
+}
+
+void Http1Session::closeAfterFlush() {
+  if (closed_) {
+    return;
+  }
+  closing_ = true;
+  bufferevent_disable(down_, EV_READ);
+  bufferevent_setwatermark(down_, EV_WRITE, 0, 0);
+  if (evbuffer_get_length(bufferevent_get_output(down_)) == 0) {
+    close();
+  }
+}
+
+void Http1Session::close() {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  bufferevent_disable(down_, EV_READ | EV_WRITE);
+  if (up_) {
+    bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);
+  }
+  server_.retire(this);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,144 @@
+#pragma once
+// One downstream HTTP/1.1 connection. Requests are parsed with http-parser and handled one at a time:
+// the parser pauses at the end of each request until its response is complete, so pipelined requests
+// are answered in order. A request body streams to the upstream as it arrives; the response streams
+// back re-framed for the client. An Upgrade that the upstream accepts (101) turns both connections
+// into a byte tunnel.
+#include "original_dst.h"
+#include "router.h"
+#include "upstream_pool.h"
+
+#include <http_parser.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include <memory>
+#include <string>
+
+namespace sluice::proxy {
+
+class ProxyServer;
+
+// Rejects what http-parser tolerates but request smuggling feeds on: obs-fold (a header line that
+// starts with SP/HTAB) and a CR not followed by LF, in the header section only.
+class HeaderSectionScanner {
+ public:
+  void reset() { *this = HeaderSectionScanner{}; }
+  // Scans the next bytes of the header section; false on a violation.
+  bool scan(const char* data, size_t len);
+
+ private:
+  bool prevCr_ = false;
+  bool lineStart_ = true;
+  size_t lines_ = 0;  // complete non-empty lines seen (the request line is the first)
+};
+
+class Http1Session {
+ public:
+  Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
+               net::IpAddress client, uint16_t clientPort);
+  ~Http1Session();
+  Http1Session(const Http1Session&) = delete;
+  Http1Session& operator=(const Http1Session&) = delete;
+
+ private:
+  // One request/response exchange.
+  struct Exchange {
+    RouteTablePtr table;  // the table this request was routed with (a swap does not affect it)
+    Decision decision;
+    bool routed = false;
+    std::string method;
+    std::string url;
+    std::string path;
+    std::string authority;
+    HeaderList headers;
+    std::string field;  // header name being received (http-parser may split it)
+    bool inValue = false;
+    size_t headerBytes = 0;
+    int contentLengths = 0;
+    int hosts = 0;
+    bool transferEncoding = false;
+    bool chunkedRequest = false;
+    bool keepAlive = false;
+    bool http10 = false;
+    bool head = false;
+    bool upgrade = false;
+    bool requestDone = false;
+    bool responseDone = false;
+    bool responseStarted = false;
+    bool rechunkResponse = false;
+    bool closeAfter = false;
+    uint64_t bodyBytesSent = 0;
+    uint32_t attempts = 0;
+    uint16_t errorStatus = 0;  // set by a parser callback that rejects the request
+    std::string requestHead;   // serialized for the upstream, kept for connect retries
+    evbuffer* pendingBody = nullptr;  // request body received before the upstream connected
+    // response
+    HeaderList respHeaders;
+    std::string respField;
+    bool respInValue = false;
+    std::string statusText;
+  };
+
+  static void onDownRead(bufferevent* bev, void* arg);
+  static void onDownWrite(bufferevent* bev, void* arg);
+  static void onDownEvent(bufferevent* bev, short what, void* arg);
+  static void onUpRead(bufferevent* bev, void* arg);
+  static void onUpWrite(bufferevent* bev, void* arg);
+  static void onUpEvent(bufferevent* bev, short what, void* arg);
+
+  static int reqMessageBegin(http_parser* p);
+  static int reqUrl(http_parser* p, const char* at, size_t len);
+  static int reqHeaderField(http_parser* p, const char* at, size_t len);
+  static int reqHeaderValue(http_parser* p, const char* at, size_t len);
+  static int reqHeadersComplete(http_parser* p);
+  static int reqBody(http_parser* p, const char* at, size_t len);
+  static int reqMessageComplete(http_parser* p);
+  static int respStatus(http_parser* p, const char* at, size_t len);
+  static int respHeaderField(http_parser* p, const char* at, size_t len);
+  static int respHeaderValue(http_parser* p, const char* at, size_t len);
+  static int respHeadersComplete(http_parser* p);
+  static int respBody(http_parser* p, const char* at, size_t len);
+  static int respMessageComplete(http_parser* p);
+
+  void feed();
+  bool countHeaderBytes(size_t len);
+  uint16_t validateRequest();
+  void dispatch();
+  void forward();
+  void connectUpstream();
+  void onUpstreamConnected();
+  void retryOrFail(const char* reason);
+  void feedUpstream();
+  void upstreamClosed();
+  void writeResponseHead();
+  // Ends the current exchange; false when the connection is closing instead of continuing.
+  bool finishExchange();
+  void localReply(uint16_t status, std::string_view body, bool close,
+                  const std::string& location = {});
+  void startTunnel();
+  void closeAfterFlush();
+  void close();
+  evbuffer* upstreamSink();
+
+  ProxyServer& server_;
+  bufferevent* down_;
+  OriginalDestination dst_;
+  net::IpAddress client_;
+  uint16_t clientPort_;
+  http_parser parser_;
+  http_parser respParser_;
+  HeaderSectionScanner scanner_;
+  bool headersDone_ = false;     // of the request being parsed
+  bool pausedForDispatch_ = false;
+  bool waitingResponse_ = false;  // parser paused at a request's end until its response completes
+  bool tunnel_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  Exchange ex_;
+  std::unique_ptr<UpstreamConn> up_;
+  bool upConnected_ = false;
+};
+
+}  // namespace sluice::proxy

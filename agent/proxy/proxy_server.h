@@ -1,0 +1,104 @@
+#pragma once
+// The node proxy's HTTP/1.1 front end: one listener on one libevent loop (one worker thread), per
+// connection an Http1Session that parses with http-parser, routes each request through the current
+// RouteTable and forwards it over a pooled keep-alive upstream connection.
+//
+// Thread model: everything runs on the loop thread. setRouteTable() may be called from any thread;
+// the swap is atomic and each request keeps the table it was routed with until it completes.
+#include <sluice/proxy/route_table.h>
+#include <sluice/result.h>
+
+#include "original_dst.h"
+#include "router.h"
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::proxy {
+
+class Http1Session;
+class UpstreamPool;
+
+// Counters, read by tests and exported as metrics by the daemon. Only the loop thread writes them.
+struct ProxyCounters {
+  uint64_t accepted = 0;
+  uint64_t refusedNoHandoff = 0;   // no sl_handoff_v1 entry: not ours, closed unanswered
+  uint64_t refusedNoListener = 0;  // handed off to a VIP:port the table does not know
+  uint64_t requests = 0;
+  uint64_t noRoute = 0;            // 404 NR
+  uint64_t noCluster = 0;          // 503 NC
+  uint64_t noHealthyUpstream = 0;  // 503 UH
+  uint64_t redirects = 0;
+  uint64_t directResponses = 0;
+  uint64_t badRequests = 0;        // 400 / 501: framing and smuggling defences
+  uint64_t headersTooLarge = 0;    // 431
+  uint64_t upstreamConnectFailures = 0;
+  uint64_t upstreamConnectionsOpened = 0;
+  uint64_t upstreamConnectionsReused = 0;
+  uint64_t upgrades = 0;
+};
+
+struct ProxyOptions {
+  size_t maxRequestHeadersBytes = 60 * 1024;  // Envoy max_request_headers_kb default
+  size_t maxRequestHeaders = 100;             // Envoy max_headers_count default
+  size_t maxIdlePerEndpoint = 64;
+  int upstreamIdleTimeoutSeconds = 60;
+  int connectTimeoutSeconds = 10;  // MeshConfig connectTimeout default
+  uint32_t connectRetries = 2;     // Istio's default retry policy: connect-failure, 2 retries
+  size_t highWatermark = 1 << 20;  // stop reading a side whose peer has this much unsent
+};
+
+class ProxyServer {
+ public:
+  // Listens on `listen` ("ip:port", port 0 = any). The resolver decides which connections are ours.
+  static Result<std::unique_ptr<ProxyServer>> create(event_base* base, const std::string& listen,
+                                                     std::unique_ptr<OriginalDstResolver> resolver,
+                                                     RouteTablePtr table, ProxyOptions options = {});
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  void setRouteTable(RouteTablePtr table) { table_.store(std::move(table)); }
+  RouteTablePtr routeTable() const { return table_.load(); }
+  const ProxyCounters& counters() const { return counters_; }
+
+  // Used by sessions.
+  event_base* base() const { return base_; }
+  Router& router() { return router_; }
+  std::string newRequestId();  // UUIDv4 for x-request-id
+  UpstreamPool& pool() { return *pool_; }
+  ProxyCounters& mutableCounters() { return counters_; }
+  const ProxyOptions& options() const { return options_; }
+  // Sessions end through here; they are freed after the current callback returns.
+  void retire(Http1Session* session);
+
+ private:
+  ProxyServer(event_base* base, std::unique_ptr<OriginalDstResolver> resolver, RouteTablePtr table,
+              ProxyOptions options);
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
+  static void onReap(evutil_socket_t, short, void* arg);
+
+  event_base* base_;
+  std::unique_ptr<OriginalDstResolver> resolver_;
+  std::atomic<RouteTablePtr> table_;
+  ProxyOptions options_;
+  Router router_;
+  std::unique_ptr<UpstreamPool> pool_;
+  evconnlistener* listener_ = nullptr;
+  event* reaper_ = nullptr;
+  uint16_t port_ = 0;
+  ProxyCounters counters_;
+  std::unordered_map<Http1Session*, std::unique_ptr<Http1Session>> sessions_;
+  std::vector<Http1Session*> retired_;
+  std::mt19937_64 idRng_;
+};
+
+}  // namespace sluice::proxy

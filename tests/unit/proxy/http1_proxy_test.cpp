@@ -1,0 +1,778 @@
+// The HTTP/1.1 proxy end to end on loopback: real upstream servers (libevent evhttp and a raw
+// Upgrade echo server) on 127.0.0.1:0, the proxy on its own event loop thread with a fixed original
+// destination (the hand-off map needs BPF; its absence-means-refusal rule is tested with a resolver
+// that knows no client), and real client sockets and curl.
+#include "proxy_server.h"
+#include "route_table_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace sluice::proxy {
+namespace {
+
+using model::StringMatch;
+using K = StringMatch::Kind;
+
+// ------------------------------------------------------------------ loops and servers
+
+class LoopThread {
+ public:
+  LoopThread() : base_(event_base_new()) {
+    keepAlive_ = event_new(base_, -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr);
+    timeval tv{3600, 0};
+    event_add(keepAlive_, &tv);
+  }
+  void start() {
+    thread_ = std::thread([this] { event_base_dispatch(base_); });
+  }
+  ~LoopThread() {
+    run([this] { event_base_loopbreak(base_); });
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    event_free(keepAlive_);
+    event_base_free(base_);
+  }
+  event_base* base() const { return base_; }
+
+  // Runs f on the loop thread and waits for it.
+  void run(std::function<void()> f) {
+    if (!thread_.joinable()) {
+      f();
+      return;
+    }
+    std::promise<void> done;
+    struct Call {
+      std::function<void()> f;
+      std::promise<void>* done;
+    } call{std::move(f), &done};
+    event_base_once(
+        base_, -1, EV_TIMEOUT,
+        [](evutil_socket_t, short, void* arg) {
+          auto* c = static_cast<Call*>(arg);
+          c->f();
+          c->done->set_value();
+        },
+        &call, nullptr);
+    done.get_future().wait();
+  }
+
+ protected:
+  event_base* base_;
+  event* keepAlive_;
+  std::thread thread_;
+};
+
+// An evhttp upstream that describes what it received: its name, method, uri, the proxy-side port of
+// the connection, every header and the body.
+class EchoServer {
+ public:
+  explicit EchoServer(std::string name) : name_(std::move(name)) {
+    loop_ = std::make_unique<LoopThread>();
+    http_ = evhttp_new(loop_->base());
+    evhttp_set_gencb(http_, onRequest, this);
+    auto* handle = evhttp_bind_socket_with_handle(http_, "127.0.0.1", 0);
+    sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    getsockname(evhttp_bound_socket_get_fd(handle), reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    loop_->start();
+  }
+  ~EchoServer() {
+    loop_->run([this] { evhttp_free(http_); });
+  }
+  uint16_t port() const { return port_; }
+  size_t connections() {
+    std::lock_guard lock(mu_);
+    return peers_.size();
+  }
+
+ private:
+  static void onRequest(evhttp_request* req, void* arg) {
+    auto* self = static_cast<EchoServer*>(arg);
+    char* peer = nullptr;
+    uint16_t peerPort = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peerPort);
+    {
+      std::lock_guard lock(self->mu_);
+      self->peers_.insert(peerPort);
+    }
+    std::string out = "server=" + self->name_ + "\n";
+    out += "method=" + std::to_string(evhttp_request_get_command(req)) + "\n";
+    out += std::string("uri=") + evhttp_request_get_uri(req) + "\n";
+    evkeyvalq* headers = evhttp_request_get_input_headers(req);
+    for (evkeyval* h = headers->tqh_first; h; h = h->next.tqe_next) {
+      std::string name = h->key;
+      for (char& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      out += "h:" + name + "=" + h->value + "\n";
+    }
+    evbuffer* in = evhttp_request_get_input_buffer(req);
+    std::string body(evbuffer_get_length(in), '\0');
+    evbuffer_remove(in, body.data(), body.size());
+    out += "body=" + body + "\n";
+    evkeyvalq* outHeaders = evhttp_request_get_output_headers(req);
+    evhttp_add_header(outHeaders, "x-upstream", self->name_.c_str());
+    evhttp_add_header(outHeaders, "server", "echo");
+    std::string uri = evhttp_request_get_uri(req);
+    evbuffer* reply = evbuffer_new();
+    if (uri.starts_with("/chunked")) {
+      evhttp_send_reply_start(req, 200, "OK");
+      evbuffer_add(reply, out.data(), out.size());
+      evhttp_send_reply_chunk(req, reply);
+      evbuffer_add(reply, "tail\n", 5);
+      evhttp_send_reply_chunk(req, reply);
+      evhttp_send_reply_end(req);
+    } else {
+      evbuffer_add(reply, out.data(), out.size());
+      evhttp_send_reply(req, 200, "OK", reply);
+    }
+    evbuffer_free(reply);
+  }
+
+  std::string name_;
+  std::unique_ptr<LoopThread> loop_;
+  evhttp* http_ = nullptr;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::set<uint16_t> peers_;
+};
+
+int listenLoopback(uint16_t& port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  listen(fd, 16);
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  port = ntohs(sa.sin_port);
+  return fd;
+}
+
+// Accepts one connection, answers the Upgrade with 101 and echoes bytes until EOF.
+class UpgradeEchoServer {
+ public:
+  UpgradeEchoServer() {
+    fd_ = listenLoopback(port_);
+    thread_ = std::thread([this] {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) {
+        return;
+      }
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = read(c, buf, sizeof(buf));
+        if (n <= 0) {
+          ::close(c);
+          return;
+        }
+        head.append(buf, static_cast<size_t>(n));
+      }
+      std::string reply =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
+      write(c, reply.data(), reply.size());
+      std::string rest = head.substr(head.find("\r\n\r\n") + 4);
+      if (!rest.empty()) {
+        write(c, rest.data(), rest.size());
+      }
+      while (true) {
+        ssize_t n = read(c, buf, sizeof(buf));
+        if (n <= 0) {
+          break;
+        }
+        write(c, buf, static_cast<size_t>(n));
+      }
+      ::close(c);
+    });
+  }
+  ~UpgradeEchoServer() {
+    shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  uint16_t port_;
+  std::thread thread_;
+};
+
+// ------------------------------------------------------------------ client side
+
+struct Response {
+  int status = 0;
+  HeaderList headers;
+  std::string body;
+  std::string header(const std::string& name) const {
+    auto v = headerValue(headers, name);
+    return v.value_or("");
+  }
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+    http_parser_init(&parser_, HTTP_RESPONSE);
+    parser_.data = this;
+    http_parser_settings_init(&settings_);
+    settings_.on_message_begin = [](http_parser* p) {
+      static_cast<Client*>(p->data)->responses_.emplace_back();
+      return 0;
+    };
+    settings_.on_header_field = [](http_parser* p, const char* at, size_t len) {
+      auto* c = static_cast<Client*>(p->data);
+      if (c->inValue_ || c->responses_.back().headers.empty()) {
+        c->responses_.back().headers.push_back({});
+        c->inValue_ = false;
+      }
+      for (size_t i = 0; i < len; ++i) {
+        c->responses_.back().headers.back().name +=
+            static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
+      }
+      return 0;
+    };
+    settings_.on_header_value = [](http_parser* p, const char* at, size_t len) {
+      auto* c = static_cast<Client*>(p->data);
+      c->inValue_ = true;
+      c->responses_.back().headers.back().value.append(at, len);
+      return 0;
+    };
+    settings_.on_headers_complete = [](http_parser* p) {
+      auto* c = static_cast<Client*>(p->data);
+      c->responses_.back().status = p->status_code;
+      c->inValue_ = false;
+      return 0;
+    };
+    settings_.on_body = [](http_parser* p, const char* at, size_t len) {
+      static_cast<Client*>(p->data)->responses_.back().body.append(at, len);
+      return 0;
+    };
+    settings_.on_message_complete = [](http_parser* p) {
+      ++static_cast<Client*>(p->data)->complete_;
+      return 0;
+    };
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  void send(const std::string& bytes) {
+    ASSERT_EQ(write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+
+  // Reads until `n` more responses are complete; fewer when the proxy closes or 5 s pass.
+  std::vector<Response> read(size_t n) {
+    size_t want = complete_ + n;
+    char buf[65536];
+    while (complete_ < want) {
+      ssize_t got = ::read(fd_, buf, sizeof(buf));
+      if (got <= 0) {
+        eof_ = got == 0;
+        http_parser_execute(&parser_, &settings_, nullptr, 0);
+        break;
+      }
+      http_parser_execute(&parser_, &settings_, buf, static_cast<size_t>(got));
+    }
+    std::vector<Response> out(responses_.begin() + static_cast<long>(taken_),
+                              responses_.begin() + static_cast<long>(std::min(complete_, responses_.size())));
+    taken_ += out.size();
+    return out;
+  }
+  Response one(const std::string& request) {
+    send(request);
+    auto r = read(1);
+    return r.empty() ? Response{} : r[0];
+  }
+  // Raw bytes (for 100 Continue and tunnels).
+  std::string readRaw(size_t atLeast) {
+    std::string out;
+    char buf[4096];
+    while (out.size() < atLeast) {
+      ssize_t got = ::read(fd_, buf, sizeof(buf));
+      if (got <= 0) {
+        break;
+      }
+      out.append(buf, static_cast<size_t>(got));
+    }
+    return out;
+  }
+  // True when the proxy closed the connection (after any pending response). A reset counts: closing
+  // with unread request bytes makes the kernel send RST.
+  bool closedByPeer() {
+    char c;
+    ssize_t got = ::read(fd_, &c, 1);
+    return got == 0 || eof_ || (got < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  http_parser parser_;
+  http_parser_settings settings_;
+  std::vector<Response> responses_;
+  size_t complete_ = 0;
+  size_t taken_ = 0;
+  bool inValue_ = false;
+  bool eof_ = false;
+};
+
+std::string get(const std::string& path, const std::string& extra = "") {
+  return "GET " + path + " HTTP/1.1\r\nHost: svc\r\n" + extra + "\r\n";
+}
+
+std::string field(const std::string& body, const std::string& key) {
+  size_t at = body.find(key + "=");
+  if (at == std::string::npos) {
+    return "<absent>";
+  }
+  at += key.size() + 1;
+  return body.substr(at, body.find('\n', at) - at);
+}
+
+// ------------------------------------------------------------------ fixture
+
+constexpr char kVip[] = "10.96.0.1";
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { evthread_use_pthreads(); }
+
+  model::Service service(const std::string& name, const std::string& vip, uint16_t port,
+                         uint16_t target) {
+    model::Service s;
+    s.meta.name = name;
+    s.meta.ns = "default";
+    s.spec.clusterIP = vip;
+    model::ServicePort sp;
+    sp.name = "http";
+    sp.port = port;
+    sp.targetPort.number = target;
+    s.spec.ports.push_back(sp);
+    snap_.services.push_back(s);
+    model::EndpointSlice slice;
+    slice.meta.name = name + "-x";
+    slice.meta.ns = "default";
+    slice.meta.labels["kubernetes.io/service-name"] = name;
+    model::EndpointPort ep;
+    ep.name = "http";
+    ep.port = target;
+    slice.ports.push_back(ep);
+    model::Endpoint e;
+    e.addresses = {"127.0.0.1"};
+    slice.endpoints.push_back(e);
+    snap_.endpointSlices.push_back(slice);
+    return s;
+  }
+
+  model::HTTPRoute& route() {
+    if (snap_.virtualServices.empty()) {
+      model::VirtualService vs;
+      vs.meta.name = "svc";
+      vs.meta.ns = "default";
+      vs.spec.hosts = {"svc"};
+      snap_.virtualServices.push_back(vs);
+    }
+    snap_.virtualServices[0].spec.http.emplace_back();
+    return snap_.virtualServices[0].spec.http.back();
+  }
+
+  static model::HTTPRouteDestination to(const std::string& host, int weight = 0) {
+    model::HTTPRouteDestination d;
+    d.destination.host = host;
+    d.weight = weight;
+    return d;
+  }
+
+  RouteTablePtr table() {
+    return std::make_shared<RouteTable>(buildRouteTable(snap_, model::MeshSettings{}));
+  }
+
+  void startProxy(std::unique_ptr<OriginalDstResolver> resolver = nullptr) {
+    if (!resolver) {
+      resolver = std::make_unique<FixedResolver>(
+          OriginalDestination{*net::IpAddress::parse(kVip), 80, 0});
+    }
+    auto server = ProxyServer::create(loop_.base(), "127.0.0.1:0", std::move(resolver), table());
+    ASSERT_TRUE(server.ok()) << server.error().message();
+    server_ = std::move(server.value());
+    loop_.start();
+  }
+
+  void TearDown() override {
+    loop_.run([this] { server_.reset(); });
+  }
+
+  ProxyCounters counters() {
+    ProxyCounters c;
+    loop_.run([&] { c = server_->counters(); });
+    return c;
+  }
+
+  // The VIP service "svc" plus two backends: "a" and "b".
+  void twoBackends() {
+    service("svc", kVip, 80, a_.port());
+    service("a", "10.96.0.2", 80, a_.port());
+    service("b", "10.96.0.3", 80, b_.port());
+  }
+
+  EchoServer a_{"a"};
+  EchoServer b_{"b"};
+  model::Snapshot snap_;
+  LoopThread loop_;
+  std::unique_ptr<ProxyServer> server_;
+};
+
+// ------------------------------------------------------------------ routing
+
+TEST_F(ProxyTest, RoutesByUriAndHeaderFirstMatchWins) {
+  twoBackends();
+  auto& jason = route();
+  jason.match.emplace_back();
+  jason.match[0].headers["end-user"] = StringMatch{K::Exact, "jason"};
+  jason.route = {to("b")};
+  auto& api = route();
+  api.match.emplace_back();
+  api.match[0].uri = StringMatch{K::Prefix, "/api"};
+  api.route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  auto r = c.one(get("/api/x"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(field(r.body, "server"), "a");
+  EXPECT_EQ(field(c.one(get("/api/x", "End-User: jason\r\n")).body, "server"), "b");
+  auto nr = c.one(get("/other"));
+  EXPECT_EQ(nr.status, 404);
+  EXPECT_EQ(counters().noRoute, 1u);
+}
+
+TEST_F(ProxyTest, WeightsSplitPerRequestOnOneConnection) {
+  twoBackends();
+  route().route = {to("a", 80), to("b", 20)};
+  startProxy();
+  Client c(server_->port());
+  int a = 0;
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    a += field(c.one(get("/")).body, "server") == "a";
+  }
+  EXPECT_GT(a, n * 65 / 100);
+  EXPECT_LT(a, n * 95 / 100);
+}
+
+TEST_F(ProxyTest, RedirectAndDirectResponse) {
+  twoBackends();
+  auto& redirect = route();
+  redirect.match.emplace_back();
+  redirect.match[0].uri = StringMatch{K::Prefix, "/old"};
+  redirect.redirect = model::HTTPRedirect{};
+  redirect.redirect->uri = "/new";
+  redirect.redirect->redirectCode = 302;
+  auto& direct = route();
+  model::Headers h;
+  h.response = model::HeaderOperations{{{"x-direct", "yes"}}, {}, {}};
+  direct.headers = h;
+  direct.directResponse = model::HTTPDirectResponse{418, model::HTTPBody{"short and stout", {}}};
+  startProxy();
+  Client c(server_->port());
+  auto r = c.one(get("/old/path?q=1"));
+  EXPECT_EQ(r.status, 302);
+  EXPECT_EQ(r.header("location"), "http://svc/new?q=1");
+  auto d = c.one(get("/x"));
+  EXPECT_EQ(d.status, 418);
+  EXPECT_EQ(d.body, "short and stout");
+  EXPECT_EQ(d.header("x-direct"), "yes");
+}
+
+TEST_F(ProxyTest, RewriteAndHeaderOperations) {
+  twoBackends();
+  auto& r = route();
+  r.match.emplace_back();
+  r.match[0].uri = StringMatch{K::Prefix, "/api/v1"};
+  r.rewrite = model::HTTPRewrite{"/v2", "backend.internal", std::nullopt};
+  model::Headers h;
+  h.request = model::HeaderOperations{{{"x-route", "r1"}}, {}, {"x-secret"}};
+  h.response = model::HeaderOperations{{{"x-served-by", "sluice"}}, {}, {"server"}};
+  r.headers = h;
+  r.route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto resp = c.one(get("/api/v1/users?id=7", "X-Secret: s\r\n"));
+  ASSERT_EQ(resp.status, 200);
+  EXPECT_EQ(field(resp.body, "uri"), "/v2/users?id=7");
+  EXPECT_EQ(field(resp.body, "h:host"), "backend.internal");
+  EXPECT_EQ(field(resp.body, "h:x-route"), "r1");
+  EXPECT_EQ(field(resp.body, "h:x-secret"), "<absent>");
+  EXPECT_EQ(resp.header("x-served-by"), "sluice");
+  EXPECT_EQ(resp.header("server"), "");
+  EXPECT_EQ(resp.header("x-upstream"), "a");
+}
+
+TEST_F(ProxyTest, ForwardedHeadersAndRequestId) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto r = c.one(get("/", "Connection: keep-alive, x-hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"));
+  EXPECT_EQ(field(r.body, "h:x-forwarded-for"), "127.0.0.1");
+  EXPECT_EQ(field(r.body, "h:x-forwarded-proto"), "http");
+  EXPECT_EQ(field(r.body, "h:x-request-id").size(), 36u);
+  EXPECT_EQ(field(r.body, "h:x-hop"), "<absent>");  // listed in Connection: hop-by-hop
+  EXPECT_EQ(field(r.body, "h:keep-alive"), "<absent>");
+  auto again = c.one(get("/", "X-Forwarded-For: 10.1.1.1\r\nX-Request-Id: abc\r\n"));
+  EXPECT_EQ(field(again.body, "h:x-forwarded-for"), "10.1.1.1,127.0.0.1");
+  EXPECT_EQ(field(again.body, "h:x-request-id"), "abc");
+}
+
+// ------------------------------------------------------------------ connections
+
+TEST_F(ProxyTest, UpstreamKeepAliveIsReused) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  {
+    Client c(server_->port());
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(c.one(get("/")).status, 200);
+    }
+  }
+  Client second(server_->port());
+  EXPECT_EQ(second.one(get("/")).status, 200);
+  EXPECT_EQ(a_.connections(), 1u);
+  auto k = counters();
+  EXPECT_EQ(k.upstreamConnectionsOpened, 1u);
+  EXPECT_EQ(k.upstreamConnectionsReused, 5u);
+}
+
+TEST_F(ProxyTest, PipelinedRequestsAnsweredInOrder) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  c.send(get("/one") + get("/two") + "POST /three HTTP/1.1\r\nHost: svc\r\nContent-Length: 3\r\n\r\nabc" +
+         get("/four"));
+  auto rs = c.read(4);
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(field(rs[0].body, "uri"), "/one");
+  EXPECT_EQ(field(rs[1].body, "uri"), "/two");
+  EXPECT_EQ(field(rs[2].body, "uri"), "/three");
+  EXPECT_EQ(field(rs[2].body, "body"), "abc");
+  EXPECT_EQ(field(rs[3].body, "uri"), "/four");
+}
+
+TEST_F(ProxyTest, ChunkedBodiesBothWays) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto r = c.one(
+      "POST /chunked HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(field(r.body, "body"), "hello world");
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_NE(r.body.find("tail\n"), std::string::npos);
+  EXPECT_EQ(c.one(get("/after")).status, 200);  // the connection survives both bodies
+}
+
+TEST_F(ProxyTest, ExpectContinueIsAnsweredByTheProxy) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  c.send("PUT /up HTTP/1.1\r\nHost: svc\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  std::string interim = c.readRaw(25);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send("data");
+  auto r = c.read(1);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(field(r[0].body, "body"), "data");
+  EXPECT_EQ(field(r[0].body, "h:expect"), "<absent>");
+}
+
+TEST_F(ProxyTest, UpgradeIsTunnelled) {
+  UpgradeEchoServer ws;
+  service("svc", kVip, 80, ws.port());
+  startProxy();
+  Client c(server_->port());
+  c.send("GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+  std::string head = c.readRaw(1);
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    std::string more = c.readRaw(1);
+    if (more.empty()) {
+      break;
+    }
+    head += more;
+  }
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
+  c.send("ping");
+  EXPECT_EQ(c.readRaw(4), "ping");
+  EXPECT_EQ(counters().upgrades, 1u);
+}
+
+TEST_F(ProxyTest, MissingClusterAndDeadEndpointAnswer503) {
+  twoBackends();
+  uint16_t dead;
+  int fd = listenLoopback(dead);
+  ::close(fd);  // nothing listens there any more
+  service("dead", "10.96.0.4", 80, dead);
+  auto& r1 = route();
+  r1.match.emplace_back();
+  r1.match[0].uri = StringMatch{K::Prefix, "/nc"};
+  r1.route = {to("nosuch")};
+  route().route = {to("dead")};
+  startProxy();
+  Client c(server_->port());
+  EXPECT_EQ(c.one(get("/nc")).status, 503);
+  auto r = c.one(get("/x"));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("connection failure"), std::string::npos);
+  auto k = counters();
+  EXPECT_EQ(k.noCluster, 1u);
+  EXPECT_EQ(k.upstreamConnectFailures, 3u);  // the first attempt and Istio's 2 default retries
+}
+
+TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
+  class NoHandoff : public OriginalDstResolver {
+    std::optional<OriginalDestination> resolve(const sockaddr_storage&) override {
+      return std::nullopt;
+    }
+  };
+  twoBackends();
+  route().route = {to("a")};
+  startProxy(std::make_unique<NoHandoff>());
+  Client c(server_->port());
+  c.send(get("/"));
+  EXPECT_TRUE(c.read(1).empty());
+  EXPECT_TRUE(c.closedByPeer());
+  EXPECT_EQ(counters().refusedNoHandoff, 1u);
+  EXPECT_EQ(a_.connections(), 0u);
+}
+
+TEST_F(ProxyTest, TableSwapKeepsInFlightRequestsOnTheirTable) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  c.send("POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: 6\r\n\r\nhal");
+  snap_.virtualServices[0].spec.http[0].route = {to("b")};
+  auto next = table();
+  // Swap only once the proxy routed the request (its headers are in).
+  for (int i = 0; i < 500 && counters().requests == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(counters().requests, 1u);
+  loop_.run([&] { server_->setRouteTable(next); });
+  c.send("f!!");
+  auto r = c.read(1);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(field(r[0].body, "server"), "a");
+  EXPECT_EQ(field(r[0].body, "body"), "half!!");
+  EXPECT_EQ(field(c.one(get("/")).body, "server"), "b");
+}
+
+TEST_F(ProxyTest, CurlThroughTheProxy) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  std::string cmd = "curl -s --max-time 5 -H 'Host: svc' -d 'from-curl' http://127.0.0.1:" +
+                    std::to_string(server_->port()) + "/curl 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[1024];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+    out.append(buf, n);
+  }
+  ASSERT_EQ(pclose(p), 0) << out;
+  EXPECT_EQ(field(out, "server"), "a");
+  EXPECT_EQ(field(out, "uri"), "/curl");
+  EXPECT_EQ(field(out, "body"), "from-curl");
+}
+
+// ------------------------------------------------------------------ malformed requests
+
+struct Malformed {
+  const char* what;
+  std::string request;
+  int status;
+};
+
+TEST_F(ProxyTest, MalformedRequestsAreRejected) {
+  twoBackends();
+  route().route = {to("a")};
+  startProxy();
+  std::string manyHeaders;
+  for (int i = 0; i < 150; ++i) {
+    manyHeaders += "X-H" + std::to_string(i) + ": v\r\n";
+  }
+  const Malformed cases[] = {
+      {"Content-Length with Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
+       400},
+      {"duplicate Content-Length",
+       "POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+      {"bad chunk size",
+       "POST / HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+       400},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: svc\r\nX-A: one\r\n two\r\n\r\n", 400},
+      {"bare CR in a header", "GET / HTTP/1.1\r\nHost: svc\r\nX-A: a\rb\r\n\r\n", 400},
+      {"oversized header", "GET / HTTP/1.1\r\nHost: svc\r\nX-Big: " + std::string(70000, 'x') +
+                               "\r\n\r\n",
+       431},
+      {"too many headers", "GET / HTTP/1.1\r\nHost: svc\r\n" + manyHeaders + "\r\n", 431},
+      {"unknown transfer coding",
+       "POST / HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+      {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n", 400},
+      {"two Host headers", "GET / HTTP/1.1\r\nHost: svc\r\nHost: other\r\n\r\n", 400},
+      {"bad header name", "GET / HTTP/1.1\r\nHost: svc\r\nBad Name: 1\r\n\r\n", 400},
+      {"control character in a value", "GET / HTTP/1.1\r\nHost: svc\r\nX-A: a\x01b\r\n\r\n", 400},
+      {"bad request line", "GET /\r\n\r\n", 400},
+  };
+  for (const auto& m : cases) {
+    Client c(server_->port());
+    c.send(m.request);
+    auto r = c.read(1);
+    ASSERT_EQ(r.size(), 1u) << m.what;
+    EXPECT_EQ(r[0].status, m.status) << m.what;
+    EXPECT_EQ(r[0].header("connection"), "close") << m.what;
+    EXPECT_TRUE(c.closedByPeer()) << m.what;
+  }
+  EXPECT_EQ(a_.connections(), 0u);  // nothing malformed reached the upstream
+}
+
+}  // namespace
+}  // namespace sluice::proxy
