@@ -1,0 +1,278 @@
+#include "daemon.h"
+
+#include <sluice/compile/compiler.h>
+#include <sluice/parse/parser.h>
+#include <sluice/validate/normalize.h>
+#include <sluice/validate/validate.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+namespace sluice::daemon {
+namespace {
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status writeAtomic(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      return Error::fromErrno(EIO, "write " + tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error::fromErrno(errno, "rename " + tmp + " to " + path);
+  }
+  return okStatus();
+}
+
+struct Enrolled {
+  std::string pod;
+  uint64_t cgroupId = 0;
+};
+
+// Pod IPs come from the Pod objects of the config; a pod without one is still translated, but
+// source-IP hashing sees 0.0.0.0 for it (logged).
+std::vector<dataplane::Enrollment> enrollments(const std::vector<Enrolled>& enrolled,
+                                               const model::Snapshot& snapshot) {
+  std::map<std::string, net::IpAddress> ipOf;
+  for (const auto& pod : snapshot.pods) {
+    if (auto ip = net::IpAddress::parse(pod.status.podIP)) {
+      ipOf[pod.meta.ns + "/" + pod.meta.name] = *ip;
+    }
+  }
+  std::vector<dataplane::Enrollment> out;
+  for (const auto& e : enrolled) {
+    dataplane::Enrollment x;
+    x.cgroupId = e.cgroupId;
+    x.pod = e.pod;
+    if (auto it = ipOf.find(e.pod); it != ipOf.end()) {
+      x.podIp = it->second;
+    } else {
+      spdlog::warn("enrolled pod {} has no Pod object with status.podIP in the config", e.pod);
+    }
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+class Agent {
+ public:
+  Agent(const Options& options, std::unique_ptr<dataplane::Datapath> datapath,
+        std::vector<Enrolled> enrolled)
+      : options_(options), datapath_(std::move(datapath)), enrolled_(std::move(enrolled)) {}
+
+  // Loads, compiles and applies the directory. false when the config was rejected or the apply
+  // failed (the maps keep the last good plan).
+  bool reload() {
+    auto start = std::chrono::steady_clock::now();
+    model::MeshSettings mesh;
+    mesh.clusterDomain = options_.clusterDomain;
+    parse::ParseOutput parsed = parse::loadPaths({options_.configDir});
+    Diagnostics diags = parsed.diagnostics;
+    diags.append(validate::validate(parsed.snapshot, mesh));
+    diags.sortByPosition();
+    for (const auto& d : diags.items()) {
+      if (d.severity == Severity::Error) {
+        spdlog::error("{}", formatDiagnostic(d));
+      } else {
+        spdlog::warn("{}", formatDiagnostic(d));
+      }
+    }
+    if (diags.hasErrors()) {
+      spdlog::error("config rejected: {} error(s); still serving generation {}", diags.errorCount(),
+                    generation_);
+      return false;
+    }
+    model::Snapshot normalized = validate::normalize(std::move(parsed.snapshot), mesh);
+    compile::CompileOptions copts;
+    copts.mesh = mesh;
+    plan::DataplanePlan plan = compile::compile(normalized, copts);
+    auto compiled = std::chrono::steady_clock::now();
+    auto stats = datapath_->apply(plan, enrollments(enrolled_, normalized));
+    auto done = std::chrono::steady_clock::now();
+    if (!stats.ok()) {
+      spdlog::error("{}; still serving generation {}", stats.error().message(), generation_);
+      return false;
+    }
+    ++generation_;
+    using ms = std::chrono::duration<double, std::milli>;
+    spdlog::info(
+        "applied generation {}: {} frontends, {} groups, {} backends; {} writes, {} deletes, "
+        "{} services flipped, {} groups committed, {} backends draining; load+compile {:.2f} ms, "
+        "apply {:.2f} ms",
+        generation_, plan.frontends.size(), plan.groups.size(), plan.backends.size(),
+        stats->upserts, stats->erases, stats->servicesFlipped, stats->groupsCommitted,
+        stats->backendsDraining, ms(compiled - start).count(), ms(done - compiled).count());
+    if (!options_.readyFile.empty()) {
+      if (Status st = writeAtomic(options_.readyFile, "generation " + std::to_string(generation_) + "\n");
+          !st.ok()) {
+        spdlog::error("ready file: {}", st.error().message());
+      }
+    }
+    return true;
+  }
+
+ private:
+  const Options& options_;
+  std::unique_ptr<dataplane::Datapath> datapath_;
+  std::vector<Enrolled> enrolled_;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace
+
+Result<EnrollSpec> parseEnroll(const std::string& text) {
+  auto eq = text.find('=');
+  auto slash = text.find('/');
+  if (eq == std::string::npos || slash == std::string::npos || slash == 0 || slash + 1 >= eq ||
+      eq + 1 >= text.size()) {
+    return Error::invalid("--enroll " + text + ": expected NS/POD=CGROUP_PATH");
+  }
+  return EnrollSpec{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+Result<dataplane::ProxyAddress> parseProxy(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return Error::invalid("--proxy-addr " + text + ": expected IP:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto ip = net::IpAddress::parse(host);
+  unsigned port = 0;
+  auto portText = std::string_view(text).substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (!ip || ec != std::errc() || ptr != portText.data() + portText.size() || port == 0 ||
+      port > 65535) {
+    return Error::invalid("--proxy-addr " + text + ": expected IP:PORT");
+  }
+  return dataplane::ProxyAddress{*ip, static_cast<uint16_t>(port)};
+}
+
+int run(const Options& options) {
+  // Signals first, so a SIGTERM during load is not lost.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    spdlog::critical("block signals: {}", std::strerror(errno));
+    return 1;
+  }
+  UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
+  UniqueFd inotify(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (sigfd.get() < 0 || inotify.get() < 0) {
+    spdlog::critical("signalfd/inotify: {}", std::strerror(errno));
+    return 1;
+  }
+  if (inotify_add_watch(inotify.get(), options.configDir.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                            IN_MODIFY | IN_ATTRIB) < 0) {
+    spdlog::critical("watch {}: {}", options.configDir, std::strerror(errno));
+    return 1;
+  }
+
+  auto datapath = dataplane::Datapath::open({options.bpffsDir});
+  if (!datapath.ok()) {
+    spdlog::critical("{}", datapath.error().message());
+    return 1;
+  }
+  spdlog::info("maps {} in {}", (*datapath)->adoptedPins() ? "re-adopted" : "created and pinned",
+               options.bpffsDir);
+  if (!options.proxies.empty()) {
+    if (Status st = (*datapath)->setProxy(options.proxies); !st.ok()) {
+      spdlog::critical("{}", st.error().message());
+      return 1;
+    }
+  }
+  std::vector<Enrolled> enrolled;
+  std::map<std::string, bool> attached;
+  for (const auto& e : options.enroll) {
+    auto id = dataplane::cgroupId(e.cgroupPath);
+    if (!id.ok()) {
+      spdlog::critical("enroll {}: {}", e.pod, id.error().message());
+      return 1;
+    }
+    if (!attached[e.cgroupPath]) {
+      if (Status st = (*datapath)->attach(e.cgroupPath); !st.ok()) {
+        spdlog::critical("enroll {}: {}", e.pod, st.error().message());
+        return 1;
+      }
+      attached[e.cgroupPath] = true;
+    }
+    spdlog::info("enrolled {}: cgroup {} (id {})", e.pod, e.cgroupPath, *id);
+    enrolled.push_back({e.pod, *id});
+  }
+  Agent agent(options, std::move(datapath).value(), std::move(enrolled));
+  bool good = agent.reload();
+
+  // Debounce: reload once the directory has been quiet for options.debounce; while the last attempt
+  // failed to apply (not a rejected config, which waits for the next edit) retry every second.
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> dueAt;
+  for (;;) {
+    int timeout = -1;
+    if (dueAt) {
+      timeout = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(*dueAt - Clock::now()).count()));
+    }
+    pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
+    int n = poll(fds, 2, timeout);
+    if (n < 0 && errno != EINTR) {
+      spdlog::critical("poll: {}", std::strerror(errno));
+      return 1;
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
+        spdlog::info("signal {}: exiting; maps stay pinned in {}, links are detached",
+                     info.ssi_signo, options.bpffsDir);
+      }
+      return 0;
+    }
+    if (fds[1].revents & POLLIN) {
+      alignas(inotify_event) char buf[4096];
+      while (read(inotify.get(), buf, sizeof(buf)) > 0) {
+      }
+      dueAt = Clock::now() + options.debounce;
+      continue;
+    }
+    if (dueAt && Clock::now() >= *dueAt) {
+      dueAt.reset();
+      good = agent.reload();
+      (void)good;
+    }
+  }
+}
+
+}  // namespace sluice::daemon
