@@ -1,0 +1,387 @@
+// The dataplane against the kernel: Datapath loads sock.bpf.o, pins its maps in a private bpffs,
+// attaches to a cgroup this test creates and moves itself into, and real connect()s to a VIP land on
+// listeners bound to addresses on lo of a private netns. Every test runs in its own process
+// (gtest_discover_tests), so unshare() here never leaks past the test.
+#include <sluice/dataplane/datapath.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace sluice::dataplane {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool writeFile(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+std::string cgroup2Mount() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "cgroup2") {
+      return dir;
+    }
+  }
+  return {};
+}
+
+std::string ownCgroup() {
+  std::ifstream f("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      return line.substr(3);
+    }
+  }
+  return {};
+}
+
+// Backends on lo; the VIP is on no interface and has no route, so only a translated connect()
+// reaches anything (an untranslated one fails with ENETUNREACH, which counts as a failure).
+const char* const kBackendIps[] = {"10.210.0.1", "10.210.0.2", "10.210.0.3"};
+constexpr uint16_t kBackendPort = 8080;
+const char* const kVip = "10.96.7.7";
+constexpr uint16_t kVipPort = 80;
+
+// One listener per backend address: accepts and answers with its index as one byte.
+class Listener {
+ public:
+  Listener(const char* ip, char tag) : tag_(tag) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kBackendPort);
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 && ::listen(fd_, 512) == 0;
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~Listener() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) {
+        continue;
+      }
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        (void)!::write(c, &tag_, 1);
+        ::close(c);
+      }
+    }
+  }
+  int fd_ = -1;
+  char tag_;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct Landing {
+  int err = 0;        // errno of the first failing call, 0 when a backend answered
+  char backend = 0;   // '0'.. index into kBackendIps
+  bool peerIsVip = false;
+};
+
+Landing connectVip() {
+  Landing out;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(kVipPort);
+  inet_pton(AF_INET, kVip, &a.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    out.err = errno;
+    ::close(fd);
+    return out;
+  }
+  sockaddr_in peer{};
+  socklen_t len = sizeof(peer);
+  ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len);
+  out.peerIsVip = peer.sin_addr.s_addr == a.sin_addr.s_addr && peer.sin_port == a.sin_port;
+  if (::read(fd, &out.backend, 1) != 1) {
+    out.err = errno ? errno : EPIPE;
+  }
+  ::close(fd);
+  return out;
+}
+
+plan::Backend backend(int i) {
+  plan::Backend b;
+  b.ip = *net::IpAddress::parse(kBackendIps[i]);
+  b.port = kBackendPort;
+  b.name = std::string(kBackendIps[i]) + ":" + std::to_string(kBackendPort);
+  return b;
+}
+
+// A plan for the one VIP: `split` of (group backends, weight); groups are named g0, g1, ...
+plan::DataplanePlan vipPlan(const std::vector<std::pair<std::vector<int>, uint32_t>>& split,
+                            plan::LbPolicy lb = plan::LbPolicy::RoundRobin) {
+  plan::DataplanePlan p;
+  plan::Frontend f;
+  f.vip = *net::IpAddress::parse(kVip);
+  f.port = kVipPort;
+  for (size_t g = 0; g < split.size(); ++g) {
+    plan::BackendGroup group;
+    group.name = "g" + std::to_string(g);
+    group.lb = lb;
+    for (int b : split[g].first) {
+      plan::Backend be = backend(b);
+      group.backends.push_back(be.name);
+      p.backends[be.name] = be;
+    }
+    p.groups[group.name] = group;
+    f.defaultRoute.split.push_back({group.name, split[g].second});
+  }
+  p.frontends.push_back(f);
+  return p;
+}
+
+std::set<char> backendsOf(const plan::DataplanePlan& p) {
+  std::set<char> out;
+  for (const auto& [name, b] : p.backends) {
+    for (int i = 0; i < 3; ++i) {
+      if (b.ip == *net::IpAddress::parse(kBackendIps[i])) {
+        out.insert(static_cast<char>('0' + i));
+      }
+    }
+  }
+  return out;
+}
+
+class DatapathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "needs root (label integration)";
+    }
+    ASSERT_EQ(unshare(CLONE_NEWNET | CLONE_NEWNS), 0) << std::strerror(errno);
+    ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0) << std::strerror(errno);
+    ASSERT_EQ(std::system("ip link set lo up"), 0);
+    for (const char* ip : kBackendIps) {
+      ASSERT_EQ(std::system((std::string("ip addr add ") + ip + "/32 dev lo").c_str()), 0);
+    }
+    char tmpl[] = "/tmp/sluice-dataplane-it-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    mountDir_ = tmpl;
+    ASSERT_EQ(mount("bpf", mountDir_.c_str(), "bpf", 0, nullptr), 0) << std::strerror(errno);
+    mounted_ = true;
+    bpffs_ = mountDir_ + "/sluice";
+
+    std::string mnt = cgroup2Mount();
+    ASSERT_FALSE(mnt.empty()) << "no cgroup2 mount";
+    parentCgroup_ = mnt + ownCgroup();
+    cgroup_ = mnt + "/sluice-dataplane-it-" + std::to_string(getpid());
+    ASSERT_EQ(mkdir(cgroup_.c_str(), 0755), 0) << cgroup_ << ": " << std::strerror(errno);
+    madeCgroup_ = true;
+    ASSERT_TRUE(writeFile(cgroup_ + "/cgroup.procs", std::to_string(getpid())));
+    moved_ = true;
+    for (int i = 0; i < 3; ++i) {
+      listeners_.push_back(std::make_unique<Listener>(kBackendIps[i], static_cast<char>('0' + i)));
+      ASSERT_TRUE(listeners_.back()->ok()) << kBackendIps[i];
+    }
+    auto id = cgroupId(cgroup_);
+    ASSERT_TRUE(id.ok()) << id.error().message();
+    struct stat st {};
+    ASSERT_EQ(stat(cgroup_.c_str(), &st), 0);
+    ASSERT_EQ(*id, static_cast<uint64_t>(st.st_ino));
+    clients_ = {{*id, "ns/client", *net::IpAddress::parse("10.1.1.1")}};
+  }
+
+  void TearDown() override {
+    listeners_.clear();
+    if (moved_) {
+      EXPECT_TRUE(writeFile(parentCgroup_ + "/cgroup.procs", std::to_string(getpid())));
+    }
+    if (madeCgroup_) {
+      auto deadline = Clock::now() + std::chrono::seconds(5);
+      while (rmdir(cgroup_.c_str()) != 0) {
+        if (errno != EBUSY || Clock::now() > deadline) {
+          ADD_FAILURE() << "rmdir " << cgroup_ << ": " << std::strerror(errno);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (mounted_) {
+      EXPECT_EQ(umount2(mountDir_.c_str(), MNT_DETACH), 0);
+    }
+    if (!mountDir_.empty()) {
+      EXPECT_EQ(rmdir(mountDir_.c_str()), 0) << mountDir_;
+    }
+  }
+
+  std::unique_ptr<Datapath> openAttached() {
+    auto dp = Datapath::open({bpffs_});
+    EXPECT_TRUE(dp.ok()) << dp.error().message();
+    if (!dp.ok()) {
+      return nullptr;
+    }
+    Status st = (*dp)->attach(cgroup_);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+    return std::move(dp).value();
+  }
+
+  std::string mountDir_, bpffs_, cgroup_, parentCgroup_;
+  bool mounted_ = false, madeCgroup_ = false, moved_ = false;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<Enrollment> clients_;
+};
+
+TEST_F(DatapathTest, ConnectLandsOnThePlannedBackendAndSeesTheVip) {
+  auto dp = openAttached();
+  ASSERT_TRUE(dp);
+  EXPECT_FALSE(dp->adoptedPins());
+  auto st = dp->apply(vipPlan({{{1}, 1}}), clients_);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  for (int i = 0; i < 20; ++i) {
+    Landing l = connectVip();
+    ASSERT_EQ(l.err, 0) << std::strerror(l.err);
+    EXPECT_EQ(l.backend, '1');
+    EXPECT_TRUE(l.peerIsVip);
+  }
+  // Round robin over two backends alternates.
+  st = dp->apply(vipPlan({{{0, 2}, 1}}), clients_);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  std::map<char, int> seen;
+  for (int i = 0; i < 20; ++i) {
+    Landing l = connectVip();
+    ASSERT_EQ(l.err, 0) << std::strerror(l.err);
+    ++seen[l.backend];
+  }
+  EXPECT_EQ(seen['0'], 10);
+  EXPECT_EQ(seen['2'], 10);
+  // A known service with nowhere to go refuses fast.
+  st = dp->apply(vipPlan({}), clients_);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_EQ(connectVip().err, ECONNREFUSED);
+  // The pins are in the private bpffs.
+  struct stat pin {};
+  EXPECT_EQ(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
+}
+
+TEST_F(DatapathTest, ConfigFlipsUnderContinuousConnectsNeverFailOrMisroute) {
+  auto dp = openAttached();
+  ASSERT_TRUE(dp);
+  // Weight shifts, subset-like group changes and endpoint changes, in a cycle.
+  const std::vector<plan::DataplanePlan> plans = {
+      vipPlan({{{0}, 1}}),
+      vipPlan({{{0}, 50}, {{1}, 50}}),
+      vipPlan({{{1, 2}, 1}}),
+      vipPlan({{{2}, 90}, {{0, 1}, 10}}, plan::LbPolicy::LeastRequest),
+      vipPlan({{{2}, 1}}, plan::LbPolicy::Random),
+  };
+  ASSERT_TRUE(dp->apply(plans[0], clients_).ok());
+  // applied = index of the last plan fully applied; applying = the one being written.
+  std::atomic<size_t> applied{0}, applying{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> problems;
+  std::atomic<size_t> connects{0};
+  std::thread client([&] {
+    while (!stop) {
+      size_t from = applied.load();
+      Landing l = connectVip();
+      size_t to = applying.load();
+      std::set<char> allowed;
+      for (size_t i = from; i <= to; ++i) {
+        auto b = backendsOf(plans[i % plans.size()]);
+        allowed.insert(b.begin(), b.end());
+      }
+      ++connects;
+      if (l.err != 0 || !allowed.contains(l.backend) || !l.peerIsVip) {
+        std::lock_guard lock(mu);
+        problems.push_back("plans " + std::to_string(from) + ".." + std::to_string(to) +
+                           ": err=" + std::strerror(l.err) + " backend=" + std::string(1, l.backend));
+      }
+    }
+  });
+  size_t flips = 0;
+  auto deadline = Clock::now() + std::chrono::seconds(4);
+  for (size_t k = 1; Clock::now() < deadline || flips < 100; ++k) {
+    applying = k;
+    auto st = dp->apply(plans[k % plans.size()], clients_);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    applied = k;
+    ++flips;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  stop = true;
+  client.join();
+  EXPECT_GE(connects.load(), 200u);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " of " << connects.load()
+                                << " connections failed or misrouted, first: " << problems.front();
+}
+
+TEST_F(DatapathTest, RestartReadoptsPinnedMapsAndIds) {
+  auto plan = vipPlan({{{0}, 30}, {{1, 2}, 70}});
+  {
+    auto first = openAttached();
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(first->apply(plan, clients_).ok());
+  }  // the first agent exits: links detached, pins stay
+  auto second = Datapath::open({bpffs_});
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_TRUE((*second)->adoptedPins());
+  auto st = (*second)->apply(plan, clients_);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_EQ(st->upserts, 0u) << "the restarted agent rewrote entries it should have re-adopted";
+  EXPECT_EQ(st->erases, 0u);
+  ASSERT_TRUE((*second)->attach(cgroup_).ok());
+  std::set<char> seen;
+  for (int i = 0; i < 60; ++i) {
+    Landing l = connectVip();
+    ASSERT_EQ(l.err, 0) << std::strerror(l.err);
+    seen.insert(l.backend);
+  }
+  EXPECT_EQ(seen, (std::set<char>{'0', '1', '2'}));
+  // A change after the restart is still written make-before-break over the adopted ids.
+  st = (*second)->apply(vipPlan({{{2}, 1}}), clients_);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(connectVip().backend, '2');
+  }
+  second->reset();
+  ASSERT_TRUE(Datapath::uninstall(bpffs_).ok());
+  struct stat pin {};
+  EXPECT_NE(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
+}
+
+}  // namespace
+}  // namespace sluice::dataplane
