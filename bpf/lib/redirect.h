@@ -20,8 +20,7 @@
 
 /* -ENXIO when no proxy is configured: the connection goes to the VIP as written (fail open: an L7
  * service without a proxy is a deployment error the counter shows, not a reason to break traffic). */
-/* family is a constant of the calling program: the verifier rejects even an unreachable user_ip6
- * access in a v4 program, so it must fold away. */
+/* family: the program's; vip->family: the address's (v4 for a v4-mapped VIP on a v6 socket). */
 static __always_inline int __sl_to_proxy(struct bpf_sock_addr *ctx, __u8 family,
 					 const struct sl_svc_key *vip,
 					 const struct sl_svc *svc, const struct sl_client *client,
@@ -33,10 +32,10 @@ static __always_inline int __sl_to_proxy(struct bpf_sock_addr *ctx, __u8 family,
 
 	if (!cfg || !cfg->proxy_port)
 		goto unset;
-	proxy = family == SL_FAMILY_V4 ? &cfg->proxy4 : &cfg->proxy6;
+	proxy = vip->family == SL_FAMILY_V4 ? &cfg->proxy4 : &cfg->proxy6;
 	if (sl_addr_is_zero(proxy))
 		goto unset;
-	sl_ctx_set_addr(ctx, family, proxy, cfg->proxy_port);
+	sl_ctx_set_addr(ctx, family, proxy, vip->family, cfg->proxy_port);
 	sl_sock_record(st, vip, svc, client, cgroup_id, 0, SL_SOCK_F_L7);
 	sl_count(SL_REASON_TO_PROXY);
 	return 0;
@@ -45,7 +44,8 @@ unset:
 	return -ENXIO;
 }
 
-/* The key the proxy will use: the client's own address, as it sees its peer. */
+/* The key the proxy will use: the client's own address, as the proxy sees its peer. A dual-stack
+ * client talking to the v4 proxy through a v4-mapped address is an IPv4 peer on the wire. */
 static __always_inline void sl_handoff_key(const struct bpf_sock_ops *skops, struct sl_handoff_key *key)
 {
 	if (skops->family == SL_AF_INET) {
@@ -55,8 +55,13 @@ static __always_inline void sl_handoff_key(const struct bpf_sock_ops *skops, str
 		__u32 w[4] = { READ_ONCE_U32(skops->local_ip6[0]), READ_ONCE_U32(skops->local_ip6[1]),
 			       READ_ONCE_U32(skops->local_ip6[2]), READ_ONCE_U32(skops->local_ip6[3]) };
 
-		__builtin_memcpy(key->client.bytes, w, 16);
-		key->family = SL_FAMILY_V6;
+		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+			sl_addr_set4(&key->client, w[3]);
+			key->family = SL_FAMILY_V4;
+		} else {
+			__builtin_memcpy(key->client.bytes, w, 16);
+			key->family = SL_FAMILY_V6;
+		}
 	}
 	key->client_port = bpf_htons((__u16)skops->local_port); /* local_port is host order */
 }

@@ -78,16 +78,17 @@ static __always_inline int __sl_revnat_record(__u64 cookie, const struct sl_pick
 	return 0;
 }
 
-/* cgroup/getpeername4/6: a socket connect() translated reports the VIP it asked for. */
+/* cgroup/getpeername4/6: a socket connect() translated reports the VIP it asked for. A v6 socket
+ * can hold a v4 VIP (it connected to a v4-mapped address); a v4 socket never holds a v6 one. */
 static __always_inline int __sock_xlate_rev_peer(struct bpf_sock_addr *ctx, __u8 family)
 {
 	struct sl_sock *st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, 0);
 
-	if (!st || st->family != family) {
+	if (!st || !st->family || (family == SL_FAMILY_V4 && st->family != SL_FAMILY_V4)) {
 		sl_count(SL_REASON_NO_SOCK_STATE);
 		return -ENXIO;
 	}
-	sl_ctx_set_addr(ctx, family, &st->vip, st->vport);
+	sl_ctx_set_addr(ctx, family, &st->vip, st->family, st->vport);
 	sl_count(SL_REASON_REVERSED);
 	return 0;
 }
@@ -99,14 +100,13 @@ static __always_inline int __sock_xlate_rev_msg(struct bpf_sock_addr *ctx, __u8 
 	struct sl_revnat *val;
 
 	key.cookie = bpf_get_socket_cookie(ctx);
-	sl_ctx_get_addr(ctx, family, &key.addr, &key.port);
-	key.family = family;
+	key.family = sl_ctx_get_addr(ctx, family, &key.addr, &key.port);
 	val = bpf_map_lookup_elem(&sl_revnat_v1, &key);
 	if (!val) {
 		sl_count(SL_REASON_NO_SOCK_STATE);
 		return -ENXIO;
 	}
-	sl_ctx_set_addr(ctx, family, &val->vip, val->vport);
+	sl_ctx_set_addr(ctx, family, &val->vip, key.family, val->vport);
 	sl_count(SL_REASON_REVERSED);
 	return 0;
 }

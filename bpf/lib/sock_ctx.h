@@ -11,6 +11,7 @@
 #include <linux/bpf.h>
 #include <linux/errno.h>
 #include <linux/in.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "abi/sluice_abi.h"
@@ -46,30 +47,41 @@ static __always_inline __u32 sl_addr_get4(const struct sl_addr *a)
 }
 
 /* The destination the caller wrote (connect, sendmsg) or the peer the kernel is about to report
- * (getpeername, recvmsg): both live in user_ip4/user_ip6/user_port. */
-static __always_inline void sl_ctx_get_addr(const struct bpf_sock_addr *ctx, __u8 family,
+ * (getpeername, recvmsg): both live in user_ip4/user_ip6/user_port. prog_family is the program's
+ * (a constant: the verifier rejects even an unreachable user_ip6 access in a v4 program). A v6
+ * program can see a v4-mapped address (::ffff:a.b.c.d, a dual-stack socket such as Java's default
+ * talking to an IPv4 VIP): it is returned as the v4 address it is. Returns the address's family. */
+static __always_inline __u8 sl_ctx_get_addr(const struct bpf_sock_addr *ctx, __u8 prog_family,
 					    struct sl_addr *a, __be16 *port)
 {
-	if (family == SL_FAMILY_V4) {
+	*port = (__be16)ctx->user_port;
+	if (prog_family == SL_FAMILY_V4) {
 		sl_addr_set4(a, ctx->user_ip4);
+		return SL_FAMILY_V4;
 	} else {
 		__u32 w[4] = { READ_ONCE_U32(ctx->user_ip6[0]), READ_ONCE_U32(ctx->user_ip6[1]),
 			       READ_ONCE_U32(ctx->user_ip6[2]), READ_ONCE_U32(ctx->user_ip6[3]) };
 
+		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+			sl_addr_set4(a, w[3]);
+			return SL_FAMILY_V4;
+		}
 		__builtin_memcpy(a->bytes, w, 16);
+		return SL_FAMILY_V6;
 	}
-	*port = (__be16)ctx->user_port;
 }
 
-static __always_inline void sl_ctx_set_addr(struct bpf_sock_addr *ctx, __u8 family,
-					    const struct sl_addr *a, __be16 port)
+/* The inverse: a v4 address written into a v6 program's context becomes v4-mapped. */
+static __always_inline void sl_ctx_set_addr(struct bpf_sock_addr *ctx, __u8 prog_family,
+					    const struct sl_addr *a, __u8 addr_family, __be16 port)
 {
-	if (family == SL_FAMILY_V4) {
+	if (prog_family == SL_FAMILY_V4) {
 		ctx->user_ip4 = sl_addr_get4(a);
 	} else {
-		__u32 w[4];
+		__u32 w[4] = { 0, 0, bpf_htonl(0xffff), sl_addr_get4(a) };
 
-		__builtin_memcpy(w, a->bytes, 16);
+		if (addr_family == SL_FAMILY_V6)
+			__builtin_memcpy(w, a->bytes, 16);
 		/* The verifier allows only 4-byte stores to user_ip6. */
 		ctx->user_ip6[0] = w[0];
 		ctx->user_ip6[1] = w[1];

@@ -51,9 +51,8 @@ static __always_inline int __sl_frontend(const struct bpf_sock_addr *ctx, __u8 f
 		sl_count(SL_REASON_NOT_SERVICE);
 		return -ENXIO;
 	}
-	sl_ctx_get_addr(ctx, family, &key->vip, &key->port);
+	key->family = sl_ctx_get_addr(ctx, family, &key->vip, &key->port);
 	key->proto = (__u8)ctx->protocol;
-	key->family = family;
 	return __sl_svc_lookup(key, svc);
 }
 
@@ -92,7 +91,7 @@ static __always_inline int __sock_xlate_fwd(struct bpf_sock_addr *ctx, __u8 fami
 		cookie = bpf_get_socket_cookie(ctx);
 	rng.sticky = sendmsg;
 	rng.state = cookie ^ ((__u64)key.port << 32) ^ sl_hash_addr(&key.vip);
-	err = __sl_select(svc, client, family, &rng, !sendmsg, &pick);
+	err = __sl_select(svc, client, key.family, &rng, !sendmsg, &pick);
 	if (err)
 		return err;
 	if (cookie) {
@@ -103,7 +102,7 @@ static __always_inline int __sock_xlate_fwd(struct bpf_sock_addr *ctx, __u8 fami
 			return err;
 		}
 	}
-	sl_ctx_set_addr(ctx, family, &pick.addr, pick.port);
+	sl_ctx_set_addr(ctx, family, &pick.addr, key.family, pick.port);
 	if (st)
 		sl_sock_record(st, &key, svc, client, cgroup_id, pick.backend_id,
 			       pick.counted ? SL_SOCK_F_COUNTED : 0);

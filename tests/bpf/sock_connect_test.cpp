@@ -368,6 +368,26 @@ TEST_F(SockConnectTest, Ipv6VipIsRewrittenAndGetpeernameShowsTheVip) {
   EXPECT_EQ(connectTcp(vip6, &unrouted), -ENETUNREACH) << "the v6 VIP itself is unreachable";
 }
 
+// A dual-stack AF_INET6 socket (Java's default) reaches an IPv4 VIP as ::ffff:a.b.c.d.
+TEST_F(SockConnectTest, V4MappedVipOnADualStackSocketIsTranslated) {
+  auto be = backends(1);
+  auto ls = listeners(be);
+  env_->group(10, SL_LB_RANDOM, {1});
+  env_->route(100, 0, 0, {{10, 1}});
+  env_->service(vip_, SL_PROTO_TCP, 100);
+
+  const Endpoint mappedVip = ep("::ffff:10.96.0.10", 80);
+  Fd c;
+  ASSERT_EQ(connectTcp(mappedVip, &c), 0);
+  Endpoint local = localOf(c.get());
+  ASSERT_EQ(local.af, AF_INET6);
+  Endpoint client = ep("0.0.0.0", local.port);
+  std::memcpy(client.addr.bytes, local.addr.bytes + 12, 4);  // the v4 peer the listener sees
+  EXPECT_EQ(landing(ls, client), 0);
+  EXPECT_EQ(peerOf(c.get()), mappedVip);
+  EXPECT_EQ(env_->conns(1), 1);
+}
+
 TEST_F(SockConnectTest, L7ServiceIsHandedToTheProxyWithTheOriginalDestination) {
   const Endpoint proxy4 = ep("10.0.9.1", 15001);
   auto ls = listeners({proxy4});
