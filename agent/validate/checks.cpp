@@ -334,25 +334,25 @@ Problem checkSubsetName(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string> checkLabels(const model::Labels& labels) {
+std::vector<KeyedProblem> checkLabels(const model::Labels& labels) {
   // Kubernetes label keys: an optional DNS prefix and '/', then a qualified name.
   static const RE2 kKey(
       "^((?:[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?"
       "((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$");
   static const RE2 kValue("^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$");
-  std::vector<std::string> out;
+  std::vector<KeyedProblem> out;
   for (const auto& [k, v] : labels) {
     std::string prefix;
     std::string name;
     if (!RE2::FullMatch(k, kKey, &prefix, &name)) {
-      out.push_back("invalid tag key: " + quote(k));
+      out.push_back({k, "invalid tag key: " + quote(k)});
     } else if (!prefix.empty() && prefix.size() - 1 > 253) {
-      out.push_back("invalid tag key: " + quote(k) + " (DNS prefix is too long)");
+      out.push_back({k, "invalid tag key: " + quote(k) + " (DNS prefix is too long)"});
     } else if (name.size() > 63) {
-      out.push_back("invalid tag key: " + quote(k) + " (name is too long)");
+      out.push_back({k, "invalid tag key: " + quote(k) + " (name is too long)"});
     }
     if (!fullMatch(kValue, v)) {
-      out.push_back("invalid tag value: " + quote(v));
+      out.push_back({k, "invalid tag value: " + quote(v)});
     }
   }
   return out;
@@ -656,30 +656,31 @@ bool hostSubsetOf(std::string_view a, std::string_view b) {
   return a == b;
 }
 
-std::vector<std::string> checkExportTo(std::string_view ns, const std::vector<std::string>& exportTo,
-                                       bool destinationRuleWithSelector) {
-  std::vector<std::string> errs;
+std::vector<IndexedProblem> checkExportTo(std::string_view ns, const std::vector<std::string>& exportTo,
+                                          bool destinationRuleWithSelector) {
+  std::vector<IndexedProblem> errs;
   if (exportTo.empty()) {
     return errs;
   }
   std::set<std::string, std::less<>> seen;
-  for (const auto& e : exportTo) {
+  for (size_t i = 0; i < exportTo.size(); ++i) {
+    const std::string& e = exportTo[i];
     // "." is the own namespace, so ". + <own ns>" is a duplicate too.
     std::string key = e == "." ? std::string(ns) : e;
     if (seen.count(key) > 0) {
       if (key != e) {
-        errs.push_back("duplicate entries in exportTo: . and current namespace " + std::string(ns));
+        errs.push_back({i, "duplicate entries in exportTo: . and current namespace " + std::string(ns)});
       } else {
-        errs.push_back("duplicate entries in exportTo for entry " + e);
+        errs.push_back({i, "duplicate entries in exportTo for entry " + e});
       }
       continue;
     }
     if (key == "." || key == "*") {
       seen.insert(key);
     } else if (key == "~") {
-      errs.push_back("exportTo ~ (none) is not allowed for Istio configuration objects");
+      errs.push_back({i, "exportTo ~ (none) is not allowed for Istio configuration objects"});
     } else if (!isDns1123Label(key)) {
-      errs.push_back("only .,*, or a valid DNS 1123 label is allowed as exportTo entry");
+      errs.push_back({i, "only .,*, or a valid DNS 1123 label is allowed as exportTo entry"});
     } else {
       seen.insert(key);
     }
@@ -687,16 +688,30 @@ std::vector<std::string> checkExportTo(std::string_view ns, const std::vector<st
   if (destinationRuleWithSelector && !seen.empty()) {
     if (seen.count(ns) > 0) {
       if (seen.size() > 1) {
-        errs.push_back("destination rule with workload selector cannot have multiple entries in exportTo");
+        errs.push_back({std::nullopt, "destination rule with workload selector cannot have multiple entries in exportTo"});
       }
     } else {
-      errs.push_back("destination rule with workload selector cannot have exportTo beyond current namespace");
+      errs.push_back(
+          {std::nullopt, "destination rule with workload selector cannot have exportTo beyond current namespace"});
     }
   }
   if (seen.count("*") > 0 && exportTo.size() > 1) {
-    errs.push_back("cannot have both public (*) and non-public exportTo values for a resource");
+    errs.push_back({std::nullopt, "cannot have both public (*) and non-public exportTo values for a resource"});
   }
   return errs;
+}
+
+void reportLabels(Reporter& r, const std::string& path, const model::Labels& labels) {
+  for (const auto& p : checkLabels(labels)) {
+    r.error(field(path, p.key), p.message);
+  }
+}
+
+void reportExportTo(Reporter& r, const std::string& path, std::string_view ns, const std::vector<std::string>& exportTo,
+                    bool destinationRuleWithSelector) {
+  for (const auto& p : checkExportTo(ns, exportTo, destinationRuleWithSelector)) {
+    r.error(p.index ? index(path, *p.index) : path, p.message);
+  }
 }
 
 bool isPrime(uint64_t x) {

@@ -37,6 +37,10 @@ class Reporter {
 // validateMetadata: annotations the webhook rejects outright. False when the rest of the object
 // must not be checked (Istio returns that error alone).
 bool checkMetadata(Reporter& r, const model::ObjectMeta& meta);
+// Reports checkLabels / checkExportTo problems under `path`.
+void reportLabels(Reporter& r, const std::string& path, const model::Labels& labels);
+void reportExportTo(Reporter& r, const std::string& path, std::string_view ns, const std::vector<std::string>& exportTo,
+                    bool destinationRuleWithSelector);
 // The namespace namespace-relative rules use: an object written without one lands in "default".
 std::string namespaceOrDefault(const model::ObjectMeta& meta);
 
@@ -65,8 +69,18 @@ Problem checkIntPercent(int64_t value);                  // ValidatePercent
 Problem checkHttpStatus(int64_t status);                 // validateHTTPStatus
 Problem checkGrpcStatus(std::string_view status);        // validateGRPCStatus
 Problem checkSubsetName(std::string_view name);          // validateSubsetName
+// A problem with one entry of a map (its key) or a list (its index; none for the list as a whole).
+struct KeyedProblem {
+  std::string key;
+  std::string message;
+};
+struct IndexedProblem {
+  std::optional<size_t> index;
+  std::string message;
+};
+
 // labels.Instance.Validate: one message per bad key or value.
-std::vector<std::string> checkLabels(const model::Labels& labels);
+std::vector<KeyedProblem> checkLabels(const model::Labels& labels);
 // validateStringRegexp: length ≤ 1024 and compiles (RE2, the engine Envoy uses).
 Problem checkRegex(std::string_view re, std::string_view where);
 // validateStringMatch (prefix must not be empty) and validateStringMatchRegexp (uri allows "").
@@ -90,7 +104,7 @@ bool hostMatches(std::string_view a, std::string_view b);
 bool hostSubsetOf(std::string_view a, std::string_view b);
 
 // validateExportTo (not a ServiceEntry).
-std::vector<std::string> checkExportTo(std::string_view ns, const std::vector<std::string>& exportTo,
+std::vector<IndexedProblem> checkExportTo(std::string_view ns, const std::vector<std::string>& exportTo,
                                        bool destinationRuleWithSelector);
 
 // Envoy's isPrime, as Istio copies it for maglev table sizes.

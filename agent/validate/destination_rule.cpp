@@ -450,16 +450,12 @@ Diagnostics validateDestinationRule(const model::DestinationRule& dr) {
       r.error(field(sp, "name"), "duplicate subset names: " + s.name);
     }
     r.check(field(sp, "name"), checkSubsetName(s.name));
-    for (const auto& e : checkLabels(s.labels)) {
-      r.error(field(sp, "labels"), e);
-    }
+    reportLabels(r, field(sp, "labels"), s.labels);
     if (s.trafficPolicy) {
       checkTrafficPolicy(r, field(sp, "trafficPolicy"), ns, *s.trafficPolicy);
     }
   }
-  for (const auto& e : checkExportTo(namespaceOrDefault(dr.meta), spec.exportTo, spec.workloadSelector.has_value())) {
-    r.error("spec.exportTo", e);
-  }
+  reportExportTo(r, "spec.exportTo", namespaceOrDefault(dr.meta), spec.exportTo, spec.workloadSelector.has_value());
   if (const auto& ws = spec.workloadSelector) {
     const std::string wp = "spec.workloadSelector.matchLabels";
     for (const auto& [k, v] : ws->matchLabels) {

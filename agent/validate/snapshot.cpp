@@ -83,7 +83,7 @@ bool exportedTo(const model::ObjectMeta& meta, const std::vector<std::string>& e
   });
 }
 
-void checkDelegates(const model::Snapshot& snap, bool registryKnown, Diagnostics& out) {
+void checkDelegates(const model::Snapshot& snap, Diagnostics& out) {
   std::map<std::pair<std::string, std::string>, const model::VirtualService*> byName;
   for (const auto& vs : snap.virtualServices) {
     byName[{namespaceOrDefault(vs.meta), vs.meta.name}] = &vs;
@@ -104,10 +104,7 @@ void checkDelegates(const model::Snapshot& snap, bool registryKnown, Diagnostics
       const std::string target = ns + "/" + d->name;
       auto it = byName.find({ns, d->name});
       if (it == byName.end()) {
-        if (registryKnown) {
-          r.warning(path, "Referenced delegate VirtualService not found: " + quote(target) +
-                              "; the route is dropped");
-        }
+        r.warning(path, "Referenced delegate VirtualService not found: " + quote(target) + "; the route is dropped");
         continue;
       }
       const auto& delegate = *it->second;
@@ -212,12 +209,14 @@ void checkReferences(const model::Snapshot& snap, const model::MeshSettings& mes
 
 Diagnostics validateSnapshot(const model::Snapshot& snapshot, const model::MeshSettings& mesh) {
   Diagnostics out;
-  const bool registryKnown = !snapshot.services.empty();
-  checkConflictingHosts(snapshot, mesh, out);
-  checkDelegates(snapshot, registryKnown, out);
-  if (registryKnown) {
-    checkReferences(snapshot, mesh, out);
+  // Without the service registry the snapshot is a bag of config files, which Istio's webhook checks one
+  // object at a time; the cross-object view needs the cluster the objects would run in.
+  if (snapshot.services.empty()) {
+    return out;
   }
+  checkConflictingHosts(snapshot, mesh, out);
+  checkDelegates(snapshot, out);
+  checkReferences(snapshot, mesh, out);
   return out;
 }
 

@@ -159,9 +159,7 @@ void checkMatchRequest(Reporter& r, const std::string& p, const model::HTTPMatch
   if (m.port && *m.port != 0) {
     r.check(field(p, "port"), checkPort(*m.port));
   }
-  for (const auto& e : checkLabels(m.sourceLabels)) {
-    r.error(field(p, "sourceLabels"), e);
-  }
+  reportLabels(r, field(p, "sourceLabels"), m.sourceLabels);
   checkGatewayNames(r, field(p, "gateways"), m.gateways, false);
   if (!m.sourceNamespace.empty() && !isDns1123Label(m.sourceNamespace)) {
     r.error(field(p, "sourceNamespace"), "sourceNamespace match " + m.sourceNamespace + " is invalid");
@@ -208,7 +206,7 @@ void checkRouteConflicts(Reporter& r, const std::string& p, const model::HTTPRou
       r.error(field(p, "rewrite"), "HTTP route rule cannot contain both rewrite and direct_response");
     }
   } else if (h.route.empty()) {
-    r.error(p, "HTTP route, redirect or direct_response is required");
+    r.error(field(p, "route"), "HTTP route, redirect or direct_response is required");
   }
   if (h.mirror && !h.mirrors.empty()) {
     r.error(field(p, "mirrors"), "HTTP route cannot contain both mirror and mirrors");
@@ -519,9 +517,7 @@ void checkL4Match(Reporter& r, const std::string& mp, const Match& m) {
   if (m.port && *m.port != 0) {
     r.check(field(mp, "port"), checkPort(*m.port));
   }
-  for (const auto& e : checkLabels(m.sourceLabels)) {
-    r.error(field(mp, "sourceLabels"), e);
-  }
+  reportLabels(r, field(mp, "sourceLabels"), m.sourceLabels);
   checkGatewayNames(r, field(mp, "gateways"), m.gateways, false);
 }
 
@@ -643,7 +639,7 @@ Diagnostics validateVirtualService(const model::VirtualService& vs) {
   }
 
   if (spec.http.empty() && spec.tcp.empty() && spec.tls.empty()) {
-    r.error("spec", "http, tcp or tls must be provided in virtual service");
+    r.error("spec.http", "http, tcp or tls must be provided in virtual service");
   }
   for (size_t i = 0; i < spec.http.size(); ++i) {
     checkHttpRoute(r, index("spec.http", i), spec.http[i], spec.hosts.empty(), gatewaySemantics);
@@ -654,9 +650,7 @@ Diagnostics validateVirtualService(const model::VirtualService& vs) {
   for (size_t i = 0; i < spec.tcp.size(); ++i) {
     checkTcpRoute(r, index("spec.tcp", i), spec.tcp[i], gatewaySemantics);
   }
-  for (const auto& e : checkExportTo(namespaceOrDefault(vs.meta), spec.exportTo, false)) {
-    r.error("spec.exportTo", e);
-  }
+  reportExportTo(r, "spec.exportTo", namespaceOrDefault(vs.meta), spec.exportTo, false);
   analyzeUnreachableRules(r, spec);
   return out;
 }

@@ -18,9 +18,9 @@ Diagnostics validatePod(const model::Pod& pod);
 
 // Checks across objects: one VirtualService per host for mesh traffic (oldest wins, the others are
 // reported, IST0109-style), delegate resolution, references to missing hosts or subsets (IST0101-style
-// warnings). Checks that need the service registry (missing hosts, subsets and delegates) run only when
-// the snapshot holds at least one Service: a config-only snapshot cannot tell "missing" from "defined
-// elsewhere". Everything here is a warning: Istio accepts each object on its own.
+// warnings). They run only when the snapshot holds at least one Service: without the registry a snapshot
+// is a set of config files, which Istio's webhook judges one object at a time, and "missing" cannot be
+// told from "defined elsewhere". Everything here is a warning: Istio accepts each object on its own.
 Diagnostics validateSnapshot(const model::Snapshot& snapshot, const model::MeshSettings& mesh);
 
 // Every object-level check over the snapshot plus validateSnapshot().

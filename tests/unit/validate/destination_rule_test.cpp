@@ -98,7 +98,7 @@ const std::vector<C>& cases() {
          subsets(d);
          d.spec.subsets[0].labels["bad key"] = "x";
        },
-       Verdict::Invalid, "spec.subsets[0].labels"},
+       Verdict::Invalid, "spec.subsets[0].labels.bad key"},
       {"valid top-level policy", [](DR& d) { d.spec.trafficPolicy = validPolicy(); }, Verdict::Valid, ""},
       {"empty connection pool",
        [](DR& d) {

@@ -14,6 +14,7 @@ model::VirtualService vsFor(std::string ns, std::string name, std::vector<std::s
   vs.meta.name = std::move(name);
   vs.meta.creationTimestamp = std::move(created);
   vs.spec.hosts = std::move(hosts);
+  vs.spec.http[0].route[0].destination.host = "reviews.default.svc.cluster.local";
   return vs;
 }
 
@@ -36,8 +37,15 @@ std::vector<std::string> messagesFor(const Diagnostics& d, const std::string& na
   return out;
 }
 
-TEST(ConflictingHosts, OldestWins) {
+// The cross-object checks need the registry, so every snapshot here holds a Service.
+model::Snapshot withRegistry() {
   model::Snapshot snap;
+  snap.services.push_back(service("default", "reviews"));
+  return snap;
+}
+
+TEST(ConflictingHosts, OldestWins) {
+  model::Snapshot snap = withRegistry();
   snap.virtualServices.push_back(vsFor("default", "newer", {"reviews"}, "2024-05-02T00:00:00Z"));
   snap.virtualServices.push_back(vsFor("default", "older", {"reviews.default.svc.cluster.local"}, "2024-05-01T00:00:00Z"));
   auto d = validateSnapshot(snap, kMesh);
@@ -50,7 +58,7 @@ TEST(ConflictingHosts, OldestWins) {
 }
 
 TEST(ConflictingHosts, TiesBreakByNamespaceThenName) {
-  model::Snapshot snap;
+  model::Snapshot snap = withRegistry();
   snap.virtualServices.push_back(vsFor("b", "a", {"x.example.com"}));
   snap.virtualServices.push_back(vsFor("a", "z", {"x.example.com"}));
   snap.virtualServices.push_back(vsFor("a", "y", {"x.example.com"}, "2024-01-01T00:00:00Z"));
@@ -60,8 +68,17 @@ TEST(ConflictingHosts, TiesBreakByNamespaceThenName) {
   EXPECT_EQ(messagesFor(d, "a").size(), 1u) << dump(d);
 }
 
-TEST(ConflictingHosts, GatewayOnlyVirtualServicesDoNotConflict) {
+TEST(ConflictingHosts, NotReportedWithoutRegistry) {
   model::Snapshot snap;
+  snap.virtualServices.push_back(vsFor("default", "a", {"reviews"}));
+  snap.virtualServices.push_back(vsFor("default", "b", {"reviews"}));
+  EXPECT_TRUE(validateSnapshot(snap, kMesh).empty());
+  snap.services.push_back(service("default", "reviews"));
+  EXPECT_EQ(validateSnapshot(snap, kMesh).warningCount(), 1u);
+}
+
+TEST(ConflictingHosts, GatewayOnlyVirtualServicesDoNotConflict) {
+  model::Snapshot snap = withRegistry();
   snap.virtualServices.push_back(vsFor("default", "mesh", {"x.example.com"}));
   auto gw = vsFor("default", "gw", {"x.example.com"});
   gw.spec.gateways = {"istio-system/ingress"};

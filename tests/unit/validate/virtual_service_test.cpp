@@ -63,7 +63,7 @@ const std::vector<C>& cases() {
       {"literal duplicate hosts", [](VS& v) { v.spec.hosts = {"a.b", "a.b"}; }, Verdict::Invalid, "spec.hosts[1]"},
       {"bad host", [](VS& v) { v.spec.hosts = {"foo.ba!r"}; }, Verdict::Invalid, "spec.hosts[0]"},
       {"ip host", [](VS& v) { v.spec.hosts = {"10.0.0.1"}; }, Verdict::Valid, ""},
-      {"no routes", [](VS& v) { v.spec.http.clear(); }, Verdict::Invalid, "spec"},
+      {"no routes", [](VS& v) { v.spec.http.clear(); }, Verdict::Invalid, "spec.http"},
       {"destination without host", [](VS& v) { h0(v).route[0].destination.host = ""; }, Verdict::Invalid,
        "spec.http[0].route[0].destination.host"},
       {"delegate with no hosts", [](VS& v) { v.spec.hosts.clear(); }, Verdict::Valid, ""},
@@ -245,7 +245,7 @@ const std::vector<C>& cases() {
        },
        Verdict::Invalid, "spec.http[0].redirect"},
       {"delegate with no destination", [](VS& v) { v.spec.hosts.clear(); h0(v).route.clear(); }, Verdict::Invalid,
-       "spec.http[0]"},
+       "spec.http[0].route"},
       {"delegate with delegate",
        [](VS& v) {
          v.spec.hosts.clear();
@@ -267,7 +267,7 @@ const std::vector<C>& cases() {
        Verdict::Valid, ""},
 
       // ---- HTTP route actions (TestValidateHTTPRoute)
-      {"empty route", [](VS& v) { h0(v).route.clear(); }, Verdict::Invalid, "spec.http[0]"},
+      {"empty route", [](VS& v) { h0(v).route.clear(); }, Verdict::Invalid, "spec.http[0].route"},
       {"weighted", [](VS& v) { h0(v).route = {httpDest("foo.baz.south", 25), httpDest("foo.baz.east", 75)}; },
        Verdict::Valid, ""},
       {"total weight over 100", [](VS& v) { h0(v).route = {httpDest("a.south", 550), httpDest("a.east", 500)}; },
@@ -416,9 +416,9 @@ const std::vector<C>& cases() {
        "spec.http[0].match[0].port"},
       {"match port", [](VS& v) { addMatch(v).port = 8080; }, Verdict::Valid, ""},
       {"bad source label key", [](VS& v) { addMatch(v).sourceLabels["-bad"] = "x"; }, Verdict::Invalid,
-       "spec.http[0].match[0].sourceLabels"},
+       "spec.http[0].match[0].sourceLabels.-bad"},
       {"bad source label value", [](VS& v) { addMatch(v).sourceLabels["app"] = "a b"; }, Verdict::Invalid,
-       "spec.http[0].match[0].sourceLabels"},
+       "spec.http[0].match[0].sourceLabels.app"},
       {"good source labels", [](VS& v) { addMatch(v).sourceLabels["app.kubernetes.io/name"] = "x_y.z"; },
        Verdict::Valid, ""},
       {"bad sourceNamespace", [](VS& v) { addMatch(v).sourceNamespace = "not_valid"; }, Verdict::Invalid,
@@ -826,14 +826,14 @@ const std::vector<C>& cases() {
       {"exportTo *", [](VS& v) { v.spec.exportTo = {"*"}; }, Verdict::Valid, ""},
       {"exportTo . and ns1", [](VS& v) { v.spec.exportTo = {".", "ns1"}; }, Verdict::Valid, ""},
       {"exportTo namespaces", [](VS& v) { v.spec.exportTo = {"ns1", "ns2", "ns5"}; }, Verdict::Valid, ""},
-      {"exportTo ~", [](VS& v) { v.spec.exportTo = {"~", "ns1"}; }, Verdict::Invalid, "spec.exportTo"},
+      {"exportTo ~", [](VS& v) { v.spec.exportTo = {"~", "ns1"}; }, Verdict::Invalid, "spec.exportTo[0]"},
       {"exportTo . and *", [](VS& v) { v.spec.exportTo = {".", "*"}; }, Verdict::Invalid, "spec.exportTo"},
       {"exportTo * and ns1", [](VS& v) { v.spec.exportTo = {"*", "ns1"}; }, Verdict::Invalid, "spec.exportTo"},
       {"exportTo . and own namespace", [](VS& v) { v.spec.exportTo = {".", "ns5"}; }, Verdict::Invalid,
-       "spec.exportTo"},
+       "spec.exportTo[1]"},
       {"exportTo duplicates", [](VS& v) { v.spec.exportTo = {"ns1", "ns2", "ns1"}; }, Verdict::Invalid,
-       "spec.exportTo"},
-      {"exportTo bad name", [](VS& v) { v.spec.exportTo = {"ns1_"}; }, Verdict::Invalid, "spec.exportTo"},
+       "spec.exportTo[2]"},
+      {"exportTo bad name", [](VS& v) { v.spec.exportTo = {"ns1_"}; }, Verdict::Invalid, "spec.exportTo[0]"},
 
       // ---- unreachable rules
       {"rule after catch-all warns",
