@@ -75,6 +75,14 @@ std::string ClientRun::summary() const {
   for (const auto& [pod, n] : byPod()) out << " " << pod << "=" << n;
   for (const auto& [peer, n] : byPeer()) out << " peer[" << peer << "]=" << n;
   for (const auto& [err, n] : errors()) out << " fail[" << errnoName(err) << "]=" << n;
+  // Where and how the first failure happened tells a lost race from a wrong route.
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const auto& a = attempts[i];
+    if (a.ok) continue;
+    out << "; first failure: attempt " << i << " in " << a.stage << " after "
+        << (a.endNs - a.startNs) / 1'000'000 << " ms";
+    break;
+  }
   return out.str();
 }
 
