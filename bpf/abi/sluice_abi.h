@@ -95,8 +95,6 @@ enum sl_reason {
 	SL_REASON_NO_SOCK_STATE = 15, /* getpeername/recvmsg/release/sockops on a socket Sluice did not
 	                               * translate: nothing to do */
 	SL_REASON_HANDOFF = 16,       /* sockops published sl_handoff_v1 for an established L7 socket */
-	SL_REASON_IN_PROGRESS = 17,   /* connect() again on a TCP socket already connecting/connected:
-	                               * the kernel answers EALREADY/EISCONN, the first decision stands */
 	SL_REASON_MAX,
 };
 

@@ -27,21 +27,15 @@ static __always_inline int __sl_client_lookup(__u64 cgroup_id, struct sl_client 
 	return 0;
 }
 
-/* A socket connecting again drops its previous decision first. A TCP socket that is already
- * connecting or connected is left alone: the kernel will answer EALREADY/EISCONN without using the
- * address, and re-picking would move the count to a backend the socket never reaches. */
-static __always_inline int __sl_sock_reconnect(struct bpf_sock_addr *ctx)
+/* A socket connecting again (UDP re-connect, TCP retry after a failed connect) drops its previous
+ * decision and the count it holds. The kernel runs this hook for TCP only in TCP_CLOSE, so a second
+ * connect() on a socket already connecting never gets here. */
+static __always_inline void sl_sock_reconnect(struct bpf_sock_addr *ctx)
 {
-	struct sl_sock *st;
+	struct sl_sock *st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, 0);
 
-	if (ctx->protocol == IPPROTO_TCP && ctx->sk->state != BPF_TCP_CLOSE) {
-		sl_count(SL_REASON_IN_PROGRESS);
-		return -ENXIO;
-	}
-	st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, 0);
 	if (st)
 		sl_sock_forget(st);
-	return 0;
 }
 
 static __always_inline int __sl_frontend(const struct bpf_sock_addr *ctx, __u8 family,
@@ -71,10 +65,11 @@ static __always_inline int __sock_xlate_fwd(struct bpf_sock_addr *ctx, __u8 fami
 	int err;
 
 	err = __sl_client_lookup(cgroup_id, &client);
-	if (!err && !sendmsg)
-		err = __sl_sock_reconnect(ctx);
-	if (!err)
-		err = __sl_frontend(ctx, family, &key, &svc);
+	if (err)
+		return err;
+	if (!sendmsg)
+		sl_sock_reconnect(ctx);
+	err = __sl_frontend(ctx, family, &key, &svc);
 	if (err)
 		return err;
 	if (!sendmsg) {

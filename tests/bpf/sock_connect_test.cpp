@@ -368,6 +368,84 @@ TEST_F(SockConnectTest, Ipv6VipIsRewrittenAndGetpeernameShowsTheVip) {
   EXPECT_EQ(connectTcp(vip6, &unrouted), -ENETUNREACH) << "the v6 VIP itself is unreachable";
 }
 
+TEST_F(SockConnectTest, UdpOverIpv6AndFullUdpServiceRefusal) {
+  const Endpoint dns6 = ep("fd00:96::53", 53);
+  const Endpoint be6 = ep("fd00::2", 5353);
+  env_->backend(1, be6);
+  std::vector<Fd> servers;
+  servers.push_back(bindUdp(be6));
+  env_->group(81, SL_LB_LEAST_REQUEST, {1});
+  env_->route(810, 0, 0, {{81, 1}});
+  env_->service(dns6, SL_PROTO_UDP, 810);
+
+  Fd client(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sendTo(client.get(), dns6);
+  Endpoint sender;
+  ASSERT_EQ(recvOn(servers, &sender), 0);
+  sendTo(servers[0].get(), sender);
+  std::vector<Fd> one;
+  one.push_back(Fd(::dup(client.get())));
+  Endpoint replyFrom;
+  ASSERT_EQ(recvOn(one, &replyFrom), 0);
+  EXPECT_EQ(replyFrom, dns6);
+  EXPECT_EQ(env_->conns(1), 0) << "unconnected UDP holds no connection";
+
+  // A known UDP service without endpoints refuses the datagram itself.
+  env_->group(81, SL_LB_LEAST_REQUEST, {});
+  socklen_t len;
+  sockaddr_storage ss = dns6.sockaddr(&len);
+  EXPECT_EQ(::sendto(client.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&ss), len), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+}
+
+// A second connect() on a non-blocking socket must not pick (and count) a second backend (the
+// kernel does not run the hook again once the socket left TCP_CLOSE).
+TEST_F(SockConnectTest, RepeatedNonBlockingConnectKeepsTheFirstDecision) {
+  auto be = backends(2);
+  auto ls = listeners(be);
+  env_->group(10, SL_LB_RANDOM, {1, 2});
+  env_->route(100, 0, 0, {{10, 1}});
+  env_->service(vip_, SL_PROTO_TCP, 100);
+
+  for (int i = 0; i < 10; ++i) {
+    Fd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    socklen_t len;
+    sockaddr_storage ss = vip_.sockaddr(&len);
+    int rc = ::connect(c.get(), reinterpret_cast<sockaddr*>(&ss), len);
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    pollfd pfd{c.get(), POLLOUT, 0};
+    ASSERT_EQ(::poll(&pfd, 1, 2000), 1);
+    // The connect() that collects an asynchronous success returns 0, later ones EISCONN.
+    rc = ::connect(c.get(), reinterpret_cast<sockaddr*>(&ss), len);
+    EXPECT_TRUE(rc == 0 || errno == EISCONN) << std::strerror(errno);
+    int where = landing(ls, localOf(c.get()));
+    ASSERT_GE(where, 0);
+    EXPECT_EQ(env_->conns(static_cast<uint32_t>(where + 1)), 1) << "connection " << i;
+    EXPECT_EQ(env_->conns(static_cast<uint32_t>(2 - where)), 0) << "connection " << i;
+    EXPECT_EQ(peerOf(c.get()), vip_);
+  }
+  EXPECT_EQ(env_->stat(SL_REASON_TRANSLATED), 10u);
+}
+
+TEST_F(SockConnectTest, Ipv6L7ServiceIsHandedToTheV6Proxy) {
+  const Endpoint vip6 = ep("fd00:96::10", 80);
+  const Endpoint proxy6 = ep("fd00::9", 15001);
+  auto ls = listeners({proxy6});
+  env_->proxy(ep("10.0.9.1", 15001), proxy6);
+  env_->service(vip6, SL_PROTO_TCP, 1001, SL_SVC_F_L7);
+
+  Fd c;
+  ASSERT_EQ(connectTcp(vip6, &c), 0);
+  Endpoint client = localOf(c.get());
+  ASSERT_EQ(landing(ls, client), 0);
+  EXPECT_EQ(peerOf(c.get()), vip6);
+  sl_handoff h{};
+  ASSERT_TRUE(env_->handoff(client, &h));
+  EXPECT_EQ(std::memcmp(h.orig.bytes, vip6.addr.bytes, 16), 0);
+  EXPECT_EQ(h.family, SL_FAMILY_V6);
+  EXPECT_EQ(h.svc_id, 1001u);
+}
+
 // A dual-stack AF_INET6 socket (Java's default) reaches an IPv4 VIP as ::ffff:a.b.c.d.
 TEST_F(SockConnectTest, V4MappedVipOnADualStackSocketIsTranslated) {
   auto be = backends(1);
