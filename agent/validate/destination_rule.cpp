@@ -272,8 +272,7 @@ void checkLoadBalancer(Reporter& r, const std::string& p, const model::LoadBalan
       }
       if (size >= 5000011) {
         r.error(mp, "tableSize must be less than 5000011 for maglev");
-      }
-      if (!isPrime(size)) {
+      } else if (!isPrime(size)) {  // trial division stays cheap below the bound
         r.error(mp, "tableSize must be a prime number for maglev");
       }
     }
