@@ -88,13 +88,19 @@ static __always_inline int __sl_handoff_publish(struct bpf_sock_ops *skops)
 	val.svc_id = st->svc_id;
 	val.client_class = st->client_class;
 	val.cgroup_id = st->cgroup_id;
-	if (bpf_map_update_elem(&sl_handoff_v1, &key, &val, BPF_ANY)) {
-		sl_count(SL_REASON_HANDOFF_FAIL);
-		return -ENOMEM;
+	if (bpf_map_update_elem(&sl_handoff_v1, &key, &val, BPF_ANY))
+		goto fail;
+	/* Without the state callback nothing would ever delete the entry: do not publish it. */
+	if (bpf_sock_ops_cb_flags_set(skops, (int)(skops->bpf_sock_ops_cb_flags |
+						     BPF_SOCK_OPS_STATE_CB_FLAG))) {
+		bpf_map_delete_elem(&sl_handoff_v1, &key);
+		goto fail;
 	}
-	bpf_sock_ops_cb_flags_set(skops, (int)(skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG));
 	sl_count(SL_REASON_HANDOFF);
 	return 0;
+fail:
+	sl_count(SL_REASON_HANDOFF_FAIL);
+	return -ENOMEM;
 no_state:
 	sl_count(SL_REASON_NO_SOCK_STATE);
 	return -ENXIO;

@@ -220,6 +220,50 @@ TEST_F(SockConnectTest, MaxConnectionsSkipsFullBackendsThenRefuses) {
   EXPECT_EQ(connectAndLand(vip_, ls), first) << "room again after a close";
 }
 
+// Add-then-check in the kernel: racing connects never let more than max_conns through.
+TEST_F(SockConnectTest, MaxConnectionsHoldsUnderConcurrentConnects) {
+  auto be = backends(1);
+  auto ls = listeners(be);
+  const uint32_t maxConns = 16;
+  env_->group(51, SL_LB_LEAST_REQUEST, {1}, maxConns);
+  env_->route(510, 0, 0, {{51, 1}});
+  env_->service(vip_, SL_PROTO_TCP, 510);
+
+  const int threads = 4, perThread = 25;
+  std::vector<std::vector<Fd>> held(threads);
+  std::vector<int> refused(threads), other(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < perThread; ++i) {
+        Fd c;
+        int err = connectTcp(vip_, &c);
+        if (err == 0) {
+          held[static_cast<size_t>(t)].push_back(std::move(c));
+        } else if (err == -ECONNREFUSED) {
+          ++refused[static_cast<size_t>(t)];
+        } else {
+          ++other[static_cast<size_t>(t)];
+        }
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  size_t ok = 0;
+  int refusedTotal = 0, otherTotal = 0;
+  for (int t = 0; t < threads; ++t) {
+    ok += held[static_cast<size_t>(t)].size();
+    refusedTotal += refused[static_cast<size_t>(t)];
+    otherTotal += other[static_cast<size_t>(t)];
+  }
+  EXPECT_EQ(ok, maxConns);
+  EXPECT_EQ(refusedTotal, threads * perThread - static_cast<int>(maxConns));
+  EXPECT_EQ(otherTotal, 0);
+  EXPECT_EQ(env_->conns(1), static_cast<int64_t>(maxConns));
+  held.clear();
+  EXPECT_EQ(env_->conns(1), 0);
+}
+
 TEST_F(SockConnectTest, ServiceWithNoBackendRefusesFast) {
   const Endpoint noRoute = ep("10.96.0.12", 80);
   env_->route(600, 0, 0, {});  // route.count == 0: the route has no destination
