@@ -2,6 +2,8 @@
 // netns: VIPs are on no interface and have no route, so reaching a listener proves a translation and
 // ENETUNREACH proves there was none. Map entries are written directly, as the agent would.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "sock.skel.h"
 #include "sock_env.h"
 
 namespace sluice::test {
@@ -294,6 +297,43 @@ TEST_F(SockConnectTest, UnenrolledCgroupIsNotTranslated) {
   EXPECT_EQ(env_->stat(SL_REASON_TRANSLATED), 0u);
   env_->enroll(0, pod_);
   EXPECT_EQ(connectAndLand(vip_, ls), 0) << "the same config translates an enrolled caller";
+}
+
+// Missing or torn config fails open: the call goes to the VIP as written (unroutable here).
+TEST_F(SockConnectTest, ConfigThatCannotBeFollowedPassesThrough) {
+  auto be = backends(1);
+  auto ls = listeners(be);
+  Fd c;
+  env_->service(vip_, SL_PROTO_TCP, 100);
+  EXPECT_EQ(connectTcp(vip_, &c), -ENETUNREACH);
+  EXPECT_EQ(env_->stat(SL_REASON_NO_ROUTE), 1u);
+
+  env_->route(100, 0, 0, {{10, 1}});  // group 10 does not exist
+  EXPECT_EQ(connectTcp(vip_, &c), -ENETUNREACH);
+  env_->group(10, SL_LB_RANDOM, {7});  // backend 7 does not exist
+  EXPECT_EQ(connectTcp(vip_, &c), -ENETUNREACH);
+  env_->backend(7, ep("fd00::1", 8080));  // wrong family for a v4 frontend
+  EXPECT_EQ(connectTcp(vip_, &c), -ENETUNREACH);
+  EXPECT_EQ(env_->stat(SL_REASON_MAP_MISS), 3u);
+  EXPECT_EQ(env_->stat(SL_REASON_TRANSLATED), 0u);
+}
+
+// A backend without its sl_conns_v1 entry is still used, visibly uncounted.
+TEST_F(SockConnectTest, BackendWithoutCountEntryIsUsedUncounted) {
+  auto be = backends(1);
+  auto ls = listeners(be);
+  env_->group(10, SL_LB_RANDOM, {1});
+  env_->route(100, 0, 0, {{10, 1}});
+  env_->service(vip_, SL_PROTO_TCP, 100);
+  uint32_t id = 1;
+  ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(env_->skel()->maps.sl_conns_v1), &id), 0);
+
+  Fd c;
+  EXPECT_EQ(connectAndLand(vip_, ls, &c), 0);
+  EXPECT_EQ(env_->stat(SL_REASON_TRANSLATED), 1u);
+  EXPECT_EQ(env_->stat(SL_REASON_UNCOUNTED), 1u);
+  c.reset();
+  EXPECT_EQ(env_->stat(SL_REASON_RELEASED), 0u) << "nothing was counted, nothing is returned";
 }
 
 TEST_F(SockConnectTest, PassthroughPolicyKeepsTheDestination) {
