@@ -897,6 +897,26 @@ const std::vector<C>& cases() {
       // ---- metadata
       {"dry-run annotation", [](VS& v) { v.meta.annotations["istio.io/dry-run"] = "true"; }, Verdict::Invalid,
        "metadata.annotations.istio.io/dry-run"},
+      {"always-reject annotation",
+       [](VS& v) { v.meta.annotations["internal.istio.io/webhook-always-reject"] = ""; }, Verdict::Invalid,
+       "metadata.annotations.internal.istio.io/webhook-always-reject"},
+      {"internal parent annotation", [](VS& v) { v.meta.annotations["internal.istio.io/parents"] = "x"; },
+       Verdict::Invalid, "metadata.annotations.internal.istio.io/parents"},
+
+      // ---- Gateway API route semantics: gateway names and destinations are not checked
+      {"gateway semantics",
+       [](VS& v) {
+         v.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
+         v.spec.gateways = {"ns1/Not_A_Label"};
+         h0(v).route[0].destination.host = "*";
+       },
+       Verdict::Valid, ""},
+      {"without gateway semantics",
+       [](VS& v) {
+         v.spec.gateways = {"ns1/Not_A_Label"};
+         h0(v).route[0].destination.host = "*";
+       },
+       Verdict::Invalid, "spec.gateways[0]"},
   };
   return kCases;
 }
