@@ -84,8 +84,10 @@ static __always_inline int __sock_xlate_fwd(struct bpf_sock_addr *ctx, __u8 fami
 	}
 	if (sendmsg || key.proto == SL_PROTO_UDP)
 		cookie = bpf_get_socket_cookie(ctx);
-	rng.sticky = sendmsg;
-	rng.state = cookie ^ ((__u64)key.port << 32) ^ sl_hash_addr(&key.vip);
+	if (sendmsg) {
+		rng.sticky = true;
+		rng.state = cookie ^ ((__u64)key.port << 32) ^ sl_hash_addr(&key.vip);
+	}
 	err = __sl_select(svc, client, key.family, &rng, !sendmsg, &pick);
 	if (err)
 		return err;
