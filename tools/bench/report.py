@@ -31,6 +31,8 @@ def metrics_for(workload):
         return [("connections/s", "throughput", "1/s")]
     if workload.startswith("pingpong@"):
         return [("RTT p50", "latency_us.p50", "µs"), ("RTT p99", "latency_us.p99", "µs")]
+    if workload == "http-sat":
+        return [("requests/s", "throughput", "1/s")]
     if workload.startswith("http@"):
         return [("latency p50", "latency_us.p50", "µs"), ("latency p99", "latency_us.p99", "µs")]
     if workload.startswith("apply-"):
@@ -43,7 +45,7 @@ def metrics_for(workload):
     return []
 
 
-WORKLOAD_ORDER = ["pingpong", "crr@", "crr-sat", "http@", "apply-full", "apply-change", "churn", "churn-changes"]
+WORKLOAD_ORDER = ["pingpong", "crr@", "crr-sat", "http@", "http-sat", "apply-full", "apply-change", "churn", "churn-changes"]
 
 
 def workload_rank(w):
@@ -59,6 +61,11 @@ def scenario_rank(s):
 
 
 def get(rec, path):
+    """The value at a dotted path; a percentile of an empty histogram (every request failed) is
+    missing, not zero."""
+    head, _, leaf = path.rpartition(".")
+    if head and leaf.startswith("p") and get(rec, head + ".count") == 0:
+        return None
     cur = rec
     for part in path.split("."):
         if not isinstance(cur, dict) or part not in cur:
@@ -257,7 +264,7 @@ def plots(run_dir, groups, summary):
                 if scenario == "S0" and ("S0", crr[0], 0, label) in summary:
                     ax.axhline(summary[("S0", crr[0], 0, label)]["median"], color="black", linestyle="--",
                                label=SCENARIO_TITLE["S0"] + " (no services)")
-                elif xs and all(y is not None for y in ys):
+                elif xs and all(y is not None and y > 0 for y in ys):
                     ax.plot(xs, ys, marker="o", color=color(scenario), label=SCENARIO_TITLE.get(scenario, scenario))
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -265,10 +272,12 @@ def plots(run_dir, groups, summary):
             ax.set_ylabel("µs (log)")
             ax.set_title("%s at %s/s new connections (target service last)" % (label, crr[0][4:]))
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(run_dir, "connect_vs_services.png"), dpi=110)
-        written.append("connect_vs_services.png")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
+        if any(ax.get_legend_handles_labels()[0] for ax in axes):
+            fig.tight_layout()
+            fig.savefig(os.path.join(run_dir, "connect_vs_services.png"), dpi=110)
+            written.append("connect_vs_services.png")
         plt.close(fig)
 
     apply_lines = [("S1", "apply-full", "iptables-restore, full"),

@@ -4,7 +4,7 @@
   apply.py run -- CMD...       run CMD, print its wall time in seconds (exit status of CMD)
   apply.py sluice --dir D --ready F --genconf G --services N --pods IPS --target-pods IPS
                                rewrite D/target.yaml and print seconds until F's mtime changes
-  apply.py wait --ready F      wait until F exists
+  apply.py wait --ready F [--pid P]   wait until F exists (while P lives)
   apply.py port --host IP --port P   wait until something listens on IP:P (run it in the netns)
 """
 import argparse
@@ -31,9 +31,17 @@ def mtime_ns(path):
         return None
 
 
-def wait_change(path, before, deadline):
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait_change(path, before, deadline, pid=None):
     # 1 ms polling: the agent reports through a file, and apply times of interest are >= 1 ms.
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (pid is None or alive(pid)):
         now = mtime_ns(path)
         if now is not None and now != before:
             return True
@@ -81,6 +89,7 @@ def main():
     w = sub.add_parser("wait")
     w.add_argument("--ready", required=True)
     w.add_argument("--timeout", type=float, default=60)
+    w.add_argument("--pid", type=int, help="give up as soon as this process (the agent) is gone")
     o = sub.add_parser("port")
     o.add_argument("--host", required=True)
     o.add_argument("--port", type=int, required=True)
@@ -89,8 +98,8 @@ def main():
     if args.cmd == "sluice":
         sluice(args)
     elif args.cmd == "wait":
-        if not wait_change(args.ready, None, time.monotonic() + args.timeout):
-            sys.exit("%s did not appear within %ss" % (args.ready, args.timeout))
+        if not wait_change(args.ready, None, time.monotonic() + args.timeout, args.pid):
+            sys.exit("%s did not appear within %ss (or the process exited)" % (args.ready, args.timeout))
     else:
         port(args)
 
