@@ -55,13 +55,7 @@ static __always_inline void sl_handoff_key(const struct bpf_sock_ops *skops, str
 		__u32 w[4] = { READ_ONCE_U32(skops->local_ip6[0]), READ_ONCE_U32(skops->local_ip6[1]),
 			       READ_ONCE_U32(skops->local_ip6[2]), READ_ONCE_U32(skops->local_ip6[3]) };
 
-		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
-			sl_addr_set4(&key->client, w[3]);
-			key->family = SL_FAMILY_V4;
-		} else {
-			__builtin_memcpy(key->client.bytes, w, 16);
-			key->family = SL_FAMILY_V6;
-		}
+		key->family = sl_addr_from_v6(w, &key->client);
 	}
 	key->client_port = bpf_htons((__u16)skops->local_port); /* local_port is host order */
 }

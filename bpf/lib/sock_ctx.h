@@ -46,11 +46,23 @@ static __always_inline __u32 sl_addr_get4(const struct sl_addr *a)
 	return ip4;
 }
 
+/* An IPv6 address from four context words. A v4-mapped one (::ffff:a.b.c.d: a dual-stack socket,
+ * e.g. Java's default, talking to an IPv4 address) is returned as the v4 address it is. Returns the
+ * address's family. */
+static __always_inline __u8 sl_addr_from_v6(const __u32 w[4], struct sl_addr *a)
+{
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+		sl_addr_set4(a, w[3]);
+		return SL_FAMILY_V4;
+	}
+	__builtin_memcpy(a->bytes, w, 16);
+	return SL_FAMILY_V6;
+}
+
 /* The destination the caller wrote (connect, sendmsg) or the peer the kernel is about to report
  * (getpeername, recvmsg): both live in user_ip4/user_ip6/user_port. prog_family is the program's
- * (a constant: the verifier rejects even an unreachable user_ip6 access in a v4 program). A v6
- * program can see a v4-mapped address (::ffff:a.b.c.d, a dual-stack socket such as Java's default
- * talking to an IPv4 VIP): it is returned as the v4 address it is. Returns the address's family. */
+ * (a constant: the verifier rejects even an unreachable user_ip6 access in a v4 program). Returns
+ * the address's family, which is v4 for a v4-mapped address in a v6 program. */
 static __always_inline __u8 sl_ctx_get_addr(const struct bpf_sock_addr *ctx, __u8 prog_family,
 					    struct sl_addr *a, __be16 *port)
 {
@@ -62,12 +74,7 @@ static __always_inline __u8 sl_ctx_get_addr(const struct bpf_sock_addr *ctx, __u
 		__u32 w[4] = { READ_ONCE_U32(ctx->user_ip6[0]), READ_ONCE_U32(ctx->user_ip6[1]),
 			       READ_ONCE_U32(ctx->user_ip6[2]), READ_ONCE_U32(ctx->user_ip6[3]) };
 
-		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
-			sl_addr_set4(a, w[3]);
-			return SL_FAMILY_V4;
-		}
-		__builtin_memcpy(a->bytes, w, 16);
-		return SL_FAMILY_V6;
+		return sl_addr_from_v6(w, a);
 	}
 }
 

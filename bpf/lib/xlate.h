@@ -28,14 +28,15 @@ static __always_inline int __sl_client_lookup(__u64 cgroup_id, struct sl_client 
 }
 
 /* A socket connecting again (UDP re-connect, TCP retry after a failed connect) drops its previous
- * decision and the count it holds. The kernel runs this hook for TCP only in TCP_CLOSE, so a second
- * connect() on a socket already connecting never gets here. */
-static __always_inline void sl_sock_reconnect(struct bpf_sock_addr *ctx)
+ * decision and the count it holds; its state is reused. The kernel runs this hook for TCP only in
+ * TCP_CLOSE, so a second connect() on a socket already connecting never gets here. */
+static __always_inline struct sl_sock *sl_sock_reconnect(struct bpf_sock_addr *ctx)
 {
 	struct sl_sock *st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, 0);
 
 	if (st)
 		sl_sock_forget(st);
+	return st;
 }
 
 static __always_inline int __sl_frontend(const struct bpf_sock_addr *ctx, __u8 family,
@@ -68,12 +69,14 @@ static __always_inline int __sock_xlate_fwd(struct bpf_sock_addr *ctx, __u8 fami
 	if (err)
 		return err;
 	if (!sendmsg)
-		sl_sock_reconnect(ctx);
+		st = sl_sock_reconnect(ctx);
 	err = __sl_frontend(ctx, family, &key, &svc);
 	if (err)
 		return err;
 	if (!sendmsg) {
-		st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		/* Created only for frontends: most sockets of a pod never need state. */
+		if (!st)
+			st = bpf_sk_storage_get(&sl_sock_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st) {
 			sl_count(SL_REASON_REVNAT_FAIL);
 			return -ENOMEM;

@@ -372,6 +372,16 @@ void sendTo(int fd, const Endpoint& to) {
       << to.str() << ": " << std::strerror(errno);
 }
 
+// The server answers `to`; returns the source address the client's recvfrom() reports.
+Endpoint replySource(const Fd& server, const Endpoint& to, const Fd& client) {
+  sendTo(server.get(), to);
+  std::vector<Fd> one;
+  one.push_back(Fd(::dup(client.get())));
+  Endpoint from;
+  EXPECT_EQ(recvOn(one, &from), 0) << "no reply";
+  return from;
+}
+
 TEST_F(SockConnectTest, UdpDatagramsStickToOneBackendAndRepliesComeFromTheVip) {
   const Endpoint dns = ep("10.96.0.10", 53);
   std::vector<Fd> servers;
@@ -393,12 +403,8 @@ TEST_F(SockConnectTest, UdpDatagramsStickToOneBackendAndRepliesComeFromTheVip) {
     int where = recvOn(servers, &sender);
     ASSERT_GE(where, 0);
     hit.insert(where);
-    sendTo(servers[static_cast<size_t>(where)].get(), sender);
-    std::vector<Fd> one;
-    one.push_back(Fd(::dup(client.get())));
-    Endpoint replyFrom;
-    ASSERT_EQ(recvOn(one, &replyFrom), 0);
-    EXPECT_EQ(replyFrom, dns) << "the reply must come from the VIP";
+    EXPECT_EQ(replySource(servers[static_cast<size_t>(where)], sender, client), dns)
+        << "the reply must come from the VIP";
   }
   EXPECT_EQ(hit.size(), 1u) << "one socket sticks to one backend";
 
@@ -413,12 +419,7 @@ TEST_F(SockConnectTest, UdpDatagramsStickToOneBackendAndRepliesComeFromTheVip) {
   int where = recvOn(servers, &sender);
   ASSERT_GE(where, 0);
   EXPECT_EQ(env_->conns(static_cast<uint32_t>(where + 1)), 1);
-  sendTo(servers[static_cast<size_t>(where)].get(), sender);
-  std::vector<Fd> one;
-  one.push_back(Fd(::dup(conn.get())));
-  Endpoint replyFrom;
-  ASSERT_EQ(recvOn(one, &replyFrom), 0);
-  EXPECT_EQ(replyFrom, dns);
+  EXPECT_EQ(replySource(servers[static_cast<size_t>(where)], sender, conn), dns);
 
   // Re-connecting elsewhere drops the old decision and its count.
   const Endpoint plain = ep("10.0.1.3", 7);
@@ -466,12 +467,7 @@ TEST_F(SockConnectTest, UdpOverIpv6AndFullUdpServiceRefusal) {
   sendTo(client.get(), dns6);
   Endpoint sender;
   ASSERT_EQ(recvOn(servers, &sender), 0);
-  sendTo(servers[0].get(), sender);
-  std::vector<Fd> one;
-  one.push_back(Fd(::dup(client.get())));
-  Endpoint replyFrom;
-  ASSERT_EQ(recvOn(one, &replyFrom), 0);
-  EXPECT_EQ(replyFrom, dns6);
+  EXPECT_EQ(replySource(servers[0], sender, client), dns6);
   EXPECT_EQ(env_->conns(1), 0) << "unconnected UDP holds no connection";
 
   // A known UDP service without endpoints refuses the datagram itself.
