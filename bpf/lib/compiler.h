@@ -7,9 +7,6 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 /* Keeps the compiler from merging or reordering a value the verifier must see bounded. */
 #define barrier_var(var) asm volatile("" : "+r"(var))
 

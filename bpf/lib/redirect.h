@@ -19,8 +19,8 @@
 #include "lib/sock_ctx.h"
 
 /* -ENXIO when no proxy is configured: the connection goes to the VIP as written (fail open: an L7
- * service without a proxy is a deployment error the counter shows, not a reason to break traffic). */
-/* family: the program's; vip->family: the address's (v4 for a v4-mapped VIP on a v6 socket). */
+ * service without a proxy is a deployment error the counter shows, not a reason to break traffic).
+ * family: the program's; vip->family: the address's (v4 for a v4-mapped VIP on a v6 socket). */
 static __always_inline int __sl_to_proxy(struct bpf_sock_addr *ctx, __u8 family,
 					 const struct sl_svc_key *vip,
 					 const struct sl_svc *svc, const struct sl_client *client,

@@ -17,8 +17,7 @@
 #include "abi/sluice_abi.h"
 #include "lib/compiler.h"
 
-#define SL_AF_INET 2
-#define SL_AF_INET6 10
+#define SL_AF_INET 2 /* bpf_sock_ops.family */
 
 /* cgroup sock_addr verdicts */
 #define SYS_REJECT 0
@@ -26,11 +25,6 @@
 
 /* libbpf 1.1's helper list predates bpf_set_retval (kernel 5.18). */
 static long (*const sl_set_retval)(int retval) = (void *)BPF_FUNC_set_retval;
-
-static __always_inline __u8 sl_family_of(__u32 af)
-{
-	return af == SL_AF_INET ? SL_FAMILY_V4 : SL_FAMILY_V6;
-}
 
 static __always_inline void sl_addr_set4(struct sl_addr *a, __u32 ip4)
 {
