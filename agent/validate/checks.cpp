@@ -32,17 +32,19 @@ void Reporter::check(const std::string& path, const Problem& problem) {
 bool checkMetadata(Reporter& r, const model::ObjectMeta& meta) {
   const auto& a = meta.annotations;
   if (a.count("istio.io/dry-run") > 0) {
-    r.error("metadata.annotations.istio.io/dry-run", meta.ns + "/" + meta.name +
-                                                         " has unsupported annotation istio.io/dry-run, please "
-                                                         "remove the annotation");
+    r.error("metadata.annotations.istio.io/dry-run",
+            meta.ns + "/" + meta.name +
+                " has unsupported annotation istio.io/dry-run, please "
+                "remove the annotation");
     return false;
   }
-  for (const char* internal : {"internal.istio.io/webhook-always-reject", "internal.istio.io/parent-namespace",
-                               "internal.istio.io/parents"}) {
+  for (const char* internal : {"internal.istio.io/webhook-always-reject",
+                               "internal.istio.io/parent-namespace", "internal.istio.io/parents"}) {
     if (a.count(internal) > 0) {
       const bool reject = std::string_view(internal) == "internal.istio.io/webhook-always-reject";
       r.error(field("metadata.annotations", internal),
-              quote(internal) + (reject ? " annotation found, rejecting" : " annotation found, this may not be set by users"));
+              quote(internal) + (reject ? " annotation found, rejecting"
+                                        : " annotation found, this may not be set by users"));
       return false;
     }
   }
@@ -58,11 +60,21 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\x";
@@ -233,8 +245,10 @@ Problem checkWildcardDomainForGateway(bool sni, std::string_view domain) {
              "' format";
     }
     auto trimDots = [](std::string_view s) {
-      while (!s.empty() && s.front() == '.') s.remove_prefix(1);
-      while (!s.empty() && s.back() == '.') s.remove_suffix(1);
+      while (!s.empty() && s.front() == '.')
+        s.remove_prefix(1);
+      while (!s.empty() && s.back() == '.')
+        s.remove_suffix(1);
       return s;
     };
     std::string_view port = trimDots(parts[1]);
@@ -311,11 +325,10 @@ Problem checkHttpStatus(int64_t status) {
 
 Problem checkGrpcStatus(std::string_view status) {
   static const std::set<std::string, std::less<>> kCodes = {
-      "OK",          "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   if (kCodes.find(status) == kCodes.end()) {
     return "gRPC status " + quote(status) +
            " is not supported. See https://github.com/grpc/grpc/blob/master/doc/statuscodes.md for a list "
@@ -489,8 +502,16 @@ namespace {
 // A port of Envoy's header_parser.cc state machine, as Istio's validateHeaderValue does it: checks
 // %VAR% / %VAR(args)% syntax without judging whether VAR exists.
 Problem checkHeaderFormatter(std::string_view v) {
-  enum class State { Literal, VariableName, ExpectArray, ExpectString, String, ExpectDelimOrEnd, ExpectArgsEnd,
-                     ExpectVariableEnd };
+  enum class State {
+    Literal,
+    VariableName,
+    ExpectArray,
+    ExpectString,
+    String,
+    ExpectDelimOrEnd,
+    ExpectArgsEnd,
+    ExpectVariableEnd
+  };
   State state = State::Literal;
   for (size_t pos = 0; pos < v.size(); ++pos) {
     const char ch = v[pos];
@@ -589,20 +610,30 @@ Problem checkHeaderValue(std::string_view value) {
 }
 
 bool isKnownRetryOn(std::string_view policy) {
-  static const std::set<std::string, std::less<>> kPolicies = {
-      "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "retriable-4xx",
-      "refused-stream", "retriable-status-codes", "retriable-headers", "envoy-ratelimited",
-      "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted",
-      "unavailable"};
+  static const std::set<std::string, std::less<>> kPolicies = {"5xx",
+                                                               "gateway-error",
+                                                               "reset",
+                                                               "reset-before-request",
+                                                               "connect-failure",
+                                                               "retriable-4xx",
+                                                               "refused-stream",
+                                                               "retriable-status-codes",
+                                                               "retriable-headers",
+                                                               "envoy-ratelimited",
+                                                               "http3-post-connect-failure",
+                                                               "cancelled",
+                                                               "deadline-exceeded",
+                                                               "internal",
+                                                               "resource-exhausted",
+                                                               "unavailable"};
   if (kPolicies.count(policy) > 0) {
     return true;
   }
   // Go's net/http.StatusText knows exactly these codes; Istio accepts any of them as a retryOn entry.
-  static const std::set<int> kStatus = {100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226,
-                                        300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405,
-                                        406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421,
-                                        422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504,
-                                        505, 506, 507, 508, 510, 511};
+  static const std::set<int> kStatus = {
+      100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307,
+      308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421,
+      422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511};
   if (!isAllDigits(policy)) {
     return false;
   }
@@ -621,8 +652,8 @@ bool isKnownRetryOn(std::string_view policy) {
 }
 
 bool isCorsMethod(std::string_view method) {
-  static const std::set<std::string, std::less<>> kMethods = {"GET",    "HEAD",    "POST",    "PUT", "PATCH",
-                                                              "DELETE", "CONNECT", "OPTIONS", "TRACE", "*"};
+  static const std::set<std::string, std::less<>> kMethods = {
+      "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*"};
   return kMethods.count(method) > 0;
 }
 
@@ -688,15 +719,18 @@ std::vector<IndexedProblem> checkExportTo(std::string_view ns, const std::vector
   if (destinationRuleWithSelector && !seen.empty()) {
     if (seen.count(ns) > 0) {
       if (seen.size() > 1) {
-        errs.push_back({std::nullopt, "destination rule with workload selector cannot have multiple entries in exportTo"});
+        errs.push_back({std::nullopt,
+                        "destination rule with workload selector cannot have multiple entries in exportTo"});
       }
     } else {
       errs.push_back(
-          {std::nullopt, "destination rule with workload selector cannot have exportTo beyond current namespace"});
+          {std::nullopt,
+           "destination rule with workload selector cannot have exportTo beyond current namespace"});
     }
   }
   if (seen.count("*") > 0 && exportTo.size() > 1) {
-    errs.push_back({std::nullopt, "cannot have both public (*) and non-public exportTo values for a resource"});
+    errs.push_back(
+        {std::nullopt, "cannot have both public (*) and non-public exportTo values for a resource"});
   }
   return errs;
 }
@@ -707,8 +741,8 @@ void reportLabels(Reporter& r, const std::string& path, const model::Labels& lab
   }
 }
 
-void reportExportTo(Reporter& r, const std::string& path, std::string_view ns, const std::vector<std::string>& exportTo,
-                    bool destinationRuleWithSelector) {
+void reportExportTo(Reporter& r, const std::string& path, std::string_view ns,
+                    const std::vector<std::string>& exportTo, bool destinationRuleWithSelector) {
   for (const auto& p : checkExportTo(ns, exportTo, destinationRuleWithSelector)) {
     r.error(p.index ? index(path, *p.index) : path, p.message);
   }

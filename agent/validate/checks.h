@@ -17,8 +17,7 @@ using Problem = std::optional<std::string>;
 // Collects the diagnostics of one object, positioned through its SourceInfo.
 class Reporter {
  public:
-  Reporter(Diagnostics& out, std::string kind, const model::ObjectMeta& meta,
-           const model::SourceInfo& source)
+  Reporter(Diagnostics& out, std::string kind, const model::ObjectMeta& meta, const model::SourceInfo& source)
       : out_(out), kind_(std::move(kind)), meta_(meta), source_(source) {}
 
   void error(const std::string& path, std::string message);
@@ -39,8 +38,8 @@ class Reporter {
 bool checkMetadata(Reporter& r, const model::ObjectMeta& meta);
 // Reports checkLabels / checkExportTo problems under `path`.
 void reportLabels(Reporter& r, const std::string& path, const model::Labels& labels);
-void reportExportTo(Reporter& r, const std::string& path, std::string_view ns, const std::vector<std::string>& exportTo,
-                    bool destinationRuleWithSelector);
+void reportExportTo(Reporter& r, const std::string& path, std::string_view ns,
+                    const std::vector<std::string>& exportTo, bool destinationRuleWithSelector);
 // The namespace namespace-relative rules use: an object written without one lands in "default".
 std::string namespaceOrDefault(const model::ObjectMeta& meta);
 
@@ -56,19 +55,19 @@ bool isWildcardDns1123Label(std::string_view s);
 // net.ParseIP / netip.ParseAddr.
 bool isIpAddress(std::string_view s);
 
-Problem checkFqdn(std::string_view fqdn);                // agent.ValidateFQDN
-Problem checkWildcardDomain(std::string_view domain);    // agent.ValidateWildcardDomain
+Problem checkFqdn(std::string_view fqdn);              // agent.ValidateFQDN
+Problem checkWildcardDomain(std::string_view domain);  // agent.ValidateWildcardDomain
 // agent.ValidateWildcardDomainForVirtualServiceBoundToGateway (auto-generated outbound_ SNI names).
 Problem checkWildcardDomainForGateway(bool sni, std::string_view domain);
-Problem checkIpSubnet(std::string_view subnet);          // agent.ValidateIPSubnet
-Problem checkIpAddress(std::string_view addr);           // agent.ValidateIPAddress
-Problem checkPort(int64_t port);                         // agent.ValidatePort
-Problem checkDuration(model::Duration d);                // agent.ValidateDuration
-Problem checkPercentage(double value);                   // validatePercentage (Percent message)
-Problem checkIntPercent(int64_t value);                  // ValidatePercent
-Problem checkHttpStatus(int64_t status);                 // validateHTTPStatus
-Problem checkGrpcStatus(std::string_view status);        // validateGRPCStatus
-Problem checkSubsetName(std::string_view name);          // validateSubsetName
+Problem checkIpSubnet(std::string_view subnet);    // agent.ValidateIPSubnet
+Problem checkIpAddress(std::string_view addr);     // agent.ValidateIPAddress
+Problem checkPort(int64_t port);                   // agent.ValidatePort
+Problem checkDuration(model::Duration d);          // agent.ValidateDuration
+Problem checkPercentage(double value);             // validatePercentage (Percent message)
+Problem checkIntPercent(int64_t value);            // ValidatePercent
+Problem checkHttpStatus(int64_t status);           // validateHTTPStatus
+Problem checkGrpcStatus(std::string_view status);  // validateGRPCStatus
+Problem checkSubsetName(std::string_view name);    // validateSubsetName
 // A problem with one entry of a map (its key) or a list (its index; none for the list as a whole).
 struct KeyedProblem {
   std::string key;
@@ -88,12 +87,12 @@ Problem checkStringMatch(const model::StringMatch& m, std::string_view where);
 Problem checkStringMatchRegex(const model::StringMatch& m, std::string_view where);
 
 // Header names and values (validation.go).
-Problem checkHeaderNameOrJwtClaim(std::string_view name);        // ValidateHTTPHeaderNameOrJwtClaimRoute
+Problem checkHeaderNameOrJwtClaim(std::string_view name);  // ValidateHTTPHeaderNameOrJwtClaimRoute
 Problem checkHeaderWithAuthorityOperationName(std::string_view name);
 Problem checkHeaderOperationName(std::string_view name);
 Problem checkCorsHeaderName(std::string_view name);
-Problem checkHeaderValue(std::string_view value);                // ValidateHTTPHeaderValue
-bool isJwtClaimRoute(std::string_view headerName);                // jwt.ToRoutingClaim(..).Match
+Problem checkHeaderValue(std::string_view value);   // ValidateHTTPHeaderValue
+bool isJwtClaimRoute(std::string_view headerName);  // jwt.ToRoutingClaim(..).Match
 bool isAuthorityHeader(std::string_view name);
 
 bool isKnownRetryOn(std::string_view policy);  // supportedRetryOnPolicies or a Go-known HTTP status
@@ -105,7 +104,7 @@ bool hostSubsetOf(std::string_view a, std::string_view b);
 
 // validateExportTo (not a ServiceEntry).
 std::vector<IndexedProblem> checkExportTo(std::string_view ns, const std::vector<std::string>& exportTo,
-                                       bool destinationRuleWithSelector);
+                                          bool destinationRuleWithSelector);
 
 // Envoy's isPrime, as Istio copies it for maglev table sizes.
 bool isPrime(uint64_t x);

@@ -29,9 +29,10 @@ void checkOutlierDetection(Reporter& r, const std::string& p, const model::Outli
               "consecutive5xxErrors instead");
   }
   if (!od.splitExternalLocalOriginErrors && od.consecutiveLocalOriginFailures.value_or(0) > 0) {
-    r.error(field(p, "consecutiveLocalOriginFailures"),
-            "outlier detection consecutive local origin failures is specified, but split external local origin "
-            "errors is set to false");
+    r.error(
+        field(p, "consecutiveLocalOriginFailures"),
+        "outlier detection consecutive local origin failures is specified, but split external local origin "
+        "errors is set to false");
   }
   checkOptionalDuration(r, field(p, "interval"), od.interval);
   r.check(field(p, "maxEjectionPercent"), checkIntPercent(od.maxEjectionPercent.value_or(0)));
@@ -63,7 +64,8 @@ void checkConnectionPool(Reporter& r, const std::string& p, const model::Connect
     negative(h->maxRetries, "maxRetries", "max retries");
     checkOptionalDuration(r, field(hp, "idleTimeout"), h->idleTimeout);
     if (h->h2UpgradePolicy == model::H2UpgradePolicy::Upgrade && h->useClientProtocol) {
-      r.error(field(hp, "useClientProtocol"), "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
+      r.error(field(hp, "useClientProtocol"),
+              "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
     }
     negative(h->maxConcurrentStreams, "maxConcurrentStreams", "max concurrent streams");
     if (const auto& ka = h->http2KeepAlive) {
@@ -88,7 +90,8 @@ void checkConnectionPool(Reporter& r, const std::string& p, const model::Connect
     checkOptionalDuration(r, field(tp, "connectTimeout"), t->connectTimeout);
     checkOptionalDuration(r, field(tp, "maxConnectionDuration"), t->maxConnectionDuration);
     // 0s (whole milliseconds) turns the idle timeout off, so only other values are checked.
-    if (t->idleTimeout && std::chrono::duration_cast<std::chrono::milliseconds>(*t->idleTimeout).count() != 0) {
+    if (t->idleTimeout &&
+        std::chrono::duration_cast<std::chrono::milliseconds>(*t->idleTimeout).count() != 0) {
       r.check(field(tp, "idleTimeout"), checkDuration(*t->idleTimeout));
     }
     if (const auto& ka = t->tcpKeepalive) {
@@ -257,11 +260,13 @@ void checkLoadBalancer(Reporter& r, const std::string& p, const model::LoadBalan
     }
     const bool deprecatedRing = ch->minimumRingSize.value_or(0) != 0;
     if (deprecatedRing) {
-      r.warning(field(cp, "minimumRingSize"),
-                "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash configuration "
-                "instead");
+      r.warning(
+          field(cp, "minimumRingSize"),
+          "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash configuration "
+          "instead");
       if (ch->ringHash || ch->maglev) {
-        r.error(field(cp, "minimumRingSize"), "only one of MinimumRingSize or Maglev/Ringhash can be specified");
+        r.error(field(cp, "minimumRingSize"),
+                "only one of MinimumRingSize or Maglev/Ringhash can be specified");
       }
     }
     if (const auto& ml = ch->maglev) {
@@ -319,18 +324,20 @@ void checkTls(Reporter& r, const std::string& p, const std::string& ns, const mo
     std::string_view refNs = slash == std::string_view::npos ? std::string_view(ns) : rest.substr(0, slash);
     std::string_view name = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
     if (name.empty() || name.find('/') != std::string_view::npos) {
-      r.error(field(p, "credentialName"), "invalid configmap:// credentialName: invalid resource name " +
-                                              quote(tls.credentialName));
+      r.error(field(p, "credentialName"),
+              "invalid configmap:// credentialName: invalid resource name " + quote(tls.credentialName));
     } else if (refNs != ns || ns.empty()) {
       r.error(field(p, "credentialName"),
-              "invalid configmap:// credentialName: namespace must match the configuration namespace " + quote(ns));
+              "invalid configmap:// credentialName: namespace must match the configuration namespace " +
+                  quote(ns));
     }
   }
   if (tls.insecureSkipVerify.value_or(false)) {
     if (tls.mode == model::TLSMode::Simple &&
         (!tls.caCertificates.empty() || !tls.credentialName.empty() || !tls.subjectAltNames.empty())) {
       r.error(field(p, "insecureSkipVerify"),
-              "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true");
+              "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is "
+              "set true");
     }
     if (tls.mode == model::TLSMode::Mutual && (!tls.caCertificates.empty() || !tls.subjectAltNames.empty())) {
       r.error(field(p, "insecureSkipVerify"),
@@ -363,7 +370,8 @@ void checkTunnel(Reporter& r, const std::string& p, const model::TunnelSettings&
   auto fqdnErr = checkFqdn(t.targetHost);
   auto ipErr = checkIpAddress(t.targetHost);
   if (fqdnErr && ipErr) {
-    r.error(field(p, "targetHost"), "tunnel target host must be valid FQDN or IP address: " + *fqdnErr + "; " + *ipErr);
+    r.error(field(p, "targetHost"),
+            "tunnel target host must be valid FQDN or IP address: " + *fqdnErr + "; " + *ipErr);
   }
   if (auto e = checkPort(t.targetPort)) {
     r.error(field(p, "targetPort"), "tunnel target port is invalid: " + *e);
@@ -393,9 +401,10 @@ void checkPolicyBlocks(Reporter& r, const std::string& p, const std::string& ns,
   }
 }
 
-void checkTrafficPolicy(Reporter& r, const std::string& p, const std::string& ns, const model::TrafficPolicy& tp) {
-  if (!tp.outlierDetection && !tp.connectionPool && !tp.loadBalancer && !tp.tls && tp.portLevelSettings.empty() &&
-      !tp.tunnel && !tp.proxyProtocol && !tp.retryBudget) {
+void checkTrafficPolicy(Reporter& r, const std::string& p, const std::string& ns,
+                        const model::TrafficPolicy& tp) {
+  if (!tp.outlierDetection && !tp.connectionPool && !tp.loadBalancer && !tp.tls &&
+      tp.portLevelSettings.empty() && !tp.tunnel && !tp.proxyProtocol && !tp.retryBudget) {
     r.error(p, "traffic policy must have at least one field");
     return;
   }
@@ -454,7 +463,8 @@ Diagnostics validateDestinationRule(const model::DestinationRule& dr) {
       checkTrafficPolicy(r, field(sp, "trafficPolicy"), ns, *s.trafficPolicy);
     }
   }
-  reportExportTo(r, "spec.exportTo", namespaceOrDefault(dr.meta), spec.exportTo, spec.workloadSelector.has_value());
+  reportExportTo(r, "spec.exportTo", namespaceOrDefault(dr.meta), spec.exportTo,
+                 spec.workloadSelector.has_value());
   if (const auto& ws = spec.workloadSelector) {
     const std::string wp = "spec.workloadSelector.matchLabels";
     for (const auto& [k, v] : ws->matchLabels) {

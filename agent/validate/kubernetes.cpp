@@ -44,12 +44,14 @@ Diagnostics validateService(const model::Service& svc) {
   const auto& spec = svc.spec;
   static const std::set<std::string> kTypes = {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"};
   if (kTypes.count(spec.type) == 0) {
-    r.error("spec.type", "Unsupported value: " + quote(spec.type) +
-                             ": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"");
+    r.error("spec.type",
+            "Unsupported value: " + quote(spec.type) +
+                ": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"");
   }
   if (spec.type == "ExternalName") {
     if (auto e = checkFqdn(spec.externalName)) {
-      r.error("spec.externalName", spec.externalName.empty() ? "Required value" : invalid(quote(spec.externalName), *e));
+      r.error("spec.externalName",
+              spec.externalName.empty() ? "Required value" : invalid(quote(spec.externalName), *e));
     }
   }
   if (!spec.clusterIP.empty() && spec.clusterIP != "None" && !isIpAddress(spec.clusterIP)) {
@@ -91,8 +93,9 @@ Diagnostics validateService(const model::Service& svc) {
         r.error(field(p, "name"), "Required value");
       }
     } else if (!isLowerDns1123Label(port.name)) {
-      r.error(field(p, "name"), invalid(quote(port.name), "a lowercase RFC 1123 label must consist of lower case "
-                                                          "alphanumeric characters or '-'"));
+      r.error(field(p, "name"), invalid(quote(port.name),
+                                        "a lowercase RFC 1123 label must consist of lower case "
+                                        "alphanumeric characters or '-'"));
     } else if (!names.insert(port.name).second) {
       r.error(field(p, "name"), "Duplicate value: " + quote(port.name));
     }
@@ -115,13 +118,15 @@ Diagnostics validateEndpointSlice(const model::EndpointSlice& slice) {
   Reporter r(out, "EndpointSlice", slice.meta, slice.source);
   const std::string& type = slice.addressType;
   if (type != "IPv4" && type != "IPv6" && type != "FQDN") {
-    r.error("addressType", "Unsupported value: " + quote(type) + ": supported values: \"FQDN\", \"IPv4\", \"IPv6\"");
+    r.error("addressType",
+            "Unsupported value: " + quote(type) + ": supported values: \"FQDN\", \"IPv4\", \"IPv6\"");
   }
   for (size_t i = 0; i < slice.endpoints.size(); ++i) {
     const auto& ep = slice.endpoints[i];
     const std::string p = index("endpoints", i);
     if (ep.addresses.empty() || ep.addresses.size() > 100) {
-      r.error(field(p, "addresses"), ep.addresses.empty() ? "Required value" : "Too many: must have at most 100 items");
+      r.error(field(p, "addresses"),
+              ep.addresses.empty() ? "Required value" : "Too many: must have at most 100 items");
     }
     for (size_t j = 0; j < ep.addresses.size(); ++j) {
       const auto& a = ep.addresses[j];
@@ -157,11 +162,13 @@ Diagnostics validatePod(const model::Pod& pod) {
   }
   for (size_t i = 0; i < pod.status.podIPs.size(); ++i) {
     if (!isIpAddress(pod.status.podIPs[i])) {
-      r.error(index("status.podIPs", i) + ".ip", invalid(quote(pod.status.podIPs[i]), "must be a valid IP address"));
+      r.error(index("status.podIPs", i) + ".ip",
+              invalid(quote(pod.status.podIPs[i]), "must be a valid IP address"));
     }
   }
   for (size_t i = 0; i < pod.ports.size(); ++i) {
-    checkPortNumber(r, field(index("spec.containers[].ports", i), "containerPort"), pod.ports[i].containerPort);
+    checkPortNumber(r, field(index("spec.containers[].ports", i), "containerPort"),
+                    pod.ports[i].containerPort);
   }
   return out;
 }

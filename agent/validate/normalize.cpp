@@ -17,7 +17,8 @@ using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr std::string_view kDefaultRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+constexpr std::string_view kDefaultRetryOn =
+    "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 constexpr int32_t kDefaultRetryAttempts = 2;
 constexpr milliseconds kDefaultRetryBackoff{25};
 constexpr uint32_t kDefaultRedirectCode = 301;
@@ -164,7 +165,8 @@ void normalizeLoadBalancer(model::LoadBalancerSettings& lb) {
     if (!ch->ringHash && !ch->maglev) {
       // No algorithm: RING_HASH with the deprecated minimumRingSize, or 1024.
       ch->ringHash = model::RingHash{};
-      ch->ringHash->minimumRingSize = ch->minimumRingSize.value_or(0) != 0 ? *ch->minimumRingSize : kDefaultRingSize;
+      ch->ringHash->minimumRingSize =
+          ch->minimumRingSize.value_or(0) != 0 ? *ch->minimumRingSize : kDefaultRingSize;
     }
     ch->minimumRingSize.reset();
     if (ch->ringHash) {
@@ -173,7 +175,8 @@ void normalizeLoadBalancer(model::LoadBalancerSettings& lb) {
     if (ch->maglev) {
       fill(ch->maglev->tableSize, kDefaultMaglevTableSize);
     }
-  } else if (!lb.simple || *lb.simple == model::SimpleLB::Unspecified || *lb.simple == model::SimpleLB::LeastConn) {
+  } else if (!lb.simple || *lb.simple == model::SimpleLB::Unspecified ||
+             *lb.simple == model::SimpleLB::LeastConn) {
     // UNSPECIFIED lets Istio pick LEAST_REQUEST (since 1.14); LEAST_CONN is its deprecated alias.
     lb.simple = model::SimpleLB::LeastRequest;
   }

@@ -73,14 +73,14 @@ void checkConflictingHosts(const model::Snapshot& snap, const model::MeshSetting
   }
 }
 
-bool exportedTo(const model::ObjectMeta& meta, const std::vector<std::string>& exportTo, const std::string& ns) {
+bool exportedTo(const model::ObjectMeta& meta, const std::vector<std::string>& exportTo,
+                const std::string& ns) {
   if (exportTo.empty()) {
     return true;  // mesh default: defaultVirtualServiceExportTo = ["*"]
   }
   const std::string own = namespaceOrDefault(meta);
-  return std::any_of(exportTo.begin(), exportTo.end(), [&](const std::string& e) {
-    return e == "*" || e == ns || (e == "." && own == ns);
-  });
+  return std::any_of(exportTo.begin(), exportTo.end(),
+                     [&](const std::string& e) { return e == "*" || e == ns || (e == "." && own == ns); });
 }
 
 void checkDelegates(const model::Snapshot& snap, Diagnostics& out) {
@@ -104,20 +104,24 @@ void checkDelegates(const model::Snapshot& snap, Diagnostics& out) {
       const std::string target = ns + "/" + d->name;
       auto it = byName.find({ns, d->name});
       if (it == byName.end()) {
-        r.warning(path, "Referenced delegate VirtualService not found: " + quote(target) + "; the route is dropped");
+        r.warning(path, "Referenced delegate VirtualService not found: " + quote(target) +
+                            "; the route is dropped");
         continue;
       }
       const auto& delegate = *it->second;
       if (!delegate.spec.hosts.empty()) {
-        r.warning(path, "delegate VirtualService " + target +
-                            " has hosts; only a VirtualService without hosts can be a delegate, the route is dropped");
+        r.warning(
+            path,
+            "delegate VirtualService " + target +
+                " has hosts; only a VirtualService without hosts can be a delegate, the route is dropped");
         continue;
       }
       if (std::any_of(delegate.spec.http.begin(), delegate.spec.http.end(),
                       [](const model::HTTPRoute& h) { return h.delegate.has_value(); })) {
-        r.warning(path, "delegate VirtualService " + target +
-                            " delegates again; only one level of delegation is supported, its delegating routes "
-                            "are dropped");
+        r.warning(path,
+                  "delegate VirtualService " + target +
+                      " delegates again; only one level of delegation is supported, its delegating routes "
+                      "are dropped");
       }
       if (!exportedTo(delegate.meta, delegate.spec.exportTo, rootNs)) {
         r.warning(path, "delegate VirtualService " + target + " is not exported to namespace " + rootNs +
@@ -128,7 +132,7 @@ void checkDelegates(const model::Snapshot& snap, Diagnostics& out) {
 }
 
 struct Registry {
-  std::set<std::string> hosts;                                   // Service FQDNs
+  std::set<std::string> hosts;                                               // Service FQDNs
   std::vector<std::pair<std::string, std::set<std::string>>> subsetsByHost;  // DR host → subsets
 };
 
@@ -148,14 +152,15 @@ Registry buildRegistry(const model::Snapshot& snap, const model::MeshSettings& m
   return reg;
 }
 
-void checkDestinationRef(Reporter& r, const std::string& path, const model::Destination& d, const std::string& ns,
-                         const Registry& reg, const model::MeshSettings& mesh) {
+void checkDestinationRef(Reporter& r, const std::string& path, const model::Destination& d,
+                         const std::string& ns, const Registry& reg, const model::MeshSettings& mesh) {
   if (d.host.empty() || d.host.find('*') != std::string::npos || isIpAddress(d.host)) {
     return;
   }
   const std::string host = resolveHost(d.host, ns, mesh.clusterDomain);
   if (reg.hosts.count(host) == 0) {
-    r.warning(field(path, "host"), "IST0101 ReferencedResourceNotFound: Referenced host not found: " + quote(host));
+    r.warning(field(path, "host"),
+              "IST0101 ReferencedResourceNotFound: Referenced host not found: " + quote(host));
     return;
   }
   if (d.subset.empty()) {
@@ -165,8 +170,10 @@ void checkDestinationRef(Reporter& r, const std::string& path, const model::Dest
     return hostSubsetOf(host, entry.first) && entry.second.count(d.subset) > 0;
   });
   if (!found) {
-    r.warning(field(path, "subset"), "IST0101 ReferencedResourceNotFound: Referenced host+subset in "
-                                     "destinationrule not found: " + quote(host + "+" + d.subset));
+    r.warning(field(path, "subset"),
+              "IST0101 ReferencedResourceNotFound: Referenced host+subset in "
+              "destinationrule not found: " +
+                  quote(host + "+" + d.subset));
   }
 }
 
@@ -179,15 +186,15 @@ void checkReferences(const model::Snapshot& snap, const model::MeshSettings& mes
       const auto& h = vs.spec.http[i];
       const std::string hp = index("spec.http", i);
       for (size_t k = 0; k < h.route.size(); ++k) {
-        checkDestinationRef(r, field(index(field(hp, "route"), k), "destination"), h.route[k].destination, ns, reg,
-                            mesh);
+        checkDestinationRef(r, field(index(field(hp, "route"), k), "destination"), h.route[k].destination, ns,
+                            reg, mesh);
       }
       if (h.mirror) {
         checkDestinationRef(r, field(hp, "mirror"), *h.mirror, ns, reg, mesh);
       }
       for (size_t k = 0; k < h.mirrors.size(); ++k) {
-        checkDestinationRef(r, field(index(field(hp, "mirrors"), k), "destination"), h.mirrors[k].destination, ns,
-                            reg, mesh);
+        checkDestinationRef(r, field(index(field(hp, "mirrors"), k), "destination"), h.mirrors[k].destination,
+                            ns, reg, mesh);
       }
     }
     for (size_t i = 0; i < vs.spec.tls.size(); ++i) {

@@ -42,7 +42,8 @@ std::string key(const std::vector<std::string>& v) {
 std::string key(const model::HTTPMatchRequest& m) {
   return key(m.uri) + key(m.scheme) + key(m.method) + key(m.authority) + key(m.headers) + "p" +
          std::to_string(m.port.value_or(0)) + key(m.sourceLabels) + key(m.gateways) + key(m.queryParams) +
-         (m.ignoreUriCase ? "i" : "c") + key(m.withoutHeaders) + quote(m.sourceNamespace) + quote(m.statPrefix);
+         (m.ignoreUriCase ? "i" : "c") + key(m.withoutHeaders) + quote(m.sourceNamespace) +
+         quote(m.statPrefix);
 }
 
 std::string key(const model::TLSMatchAttributes& m) {
@@ -211,9 +212,10 @@ void analyzeUnreachableRules(Reporter& r, const model::VirtualServiceSpec& spec)
         continue;  // identical matches were reported above
       }
       if (covered(prefixes[a], prefixes[b])) {
-        warnIneffective(r, prefixes[b].path, prefixes[b].routeStr,
-                        prefixes[b].matchStr + " of prefix " + prefixes[b].prefix,
-                        prefixes[a].matchStr + " of prefix " + prefixes[a].prefix + " on " + prefixes[a].routeStr);
+        warnIneffective(
+            r, prefixes[b].path, prefixes[b].routeStr,
+            prefixes[b].matchStr + " of prefix " + prefixes[b].prefix,
+            prefixes[a].matchStr + " of prefix " + prefixes[a].prefix + " on " + prefixes[a].routeStr);
       }
     }
   }

@@ -70,7 +70,8 @@ void checkDestination(Reporter& r, const std::string& path, const model::Destina
   }
 }
 
-void checkHeaderOperations(Reporter& r, const std::string& path, const std::optional<model::Headers>& headers) {
+void checkHeaderOperations(Reporter& r, const std::string& path,
+                           const std::optional<model::Headers>& headers) {
   if (!headers) {
     return;
   }
@@ -225,7 +226,8 @@ void checkCors(Reporter& r, const std::string& p, const model::CorsPolicy& c) {
   }
   for (size_t i = 0; i < c.allowMethods.size(); ++i) {
     if (!isCorsMethod(c.allowMethods[i])) {
-      r.error(index(field(p, "allowMethods"), i), quote(c.allowMethods[i]) + " is not a supported HTTP method");
+      r.error(index(field(p, "allowMethods"), i),
+              quote(c.allowMethods[i]) + " is not a supported HTTP method");
     }
   }
   for (size_t i = 0; i < c.allowHeaders.size(); ++i) {
@@ -296,7 +298,8 @@ void checkRedirect(Reporter& r, const std::string& p, const model::HTTPRedirect&
   if (!rd.prefixRewrite.empty()) {
     for (const auto& m : matches) {
       if (m.uri && m.uri->kind != model::StringMatch::Kind::Prefix) {
-        r.error(field(p, "prefixRewrite"), "redirect prefix_rewrite requires all URI matches to use prefix match type");
+        r.error(field(p, "prefixRewrite"),
+                "redirect prefix_rewrite requires all URI matches to use prefix match type");
         return;
       }
     }
@@ -307,7 +310,8 @@ void checkRedirect(Reporter& r, const std::string& p, const model::HTTPRedirect&
     return;
   }
   if (rd.redirectCode && *rd.redirectCode != 0 && (*rd.redirectCode < 300 || *rd.redirectCode > 399)) {
-    r.error(field(p, "redirectCode"), std::to_string(*rd.redirectCode) + " is not a valid redirect code, must be 3xx");
+    r.error(field(p, "redirectCode"),
+            std::to_string(*rd.redirectCode) + " is not a valid redirect code, must be 3xx");
     return;
   }
   if (!rd.scheme.empty() && rd.scheme != "http" && rd.scheme != "https") {
@@ -328,7 +332,8 @@ void checkDirectResponse(Reporter& r, const std::string& p, const model::HTTPDir
     }
     const size_t size = body->string ? body->string->size() : body->bytes ? body->bytes->size() : 0;
     if (size > kMb) {
-      r.error(field(p, "body"), "large direct_responses may impact control plane performance, must be less than 1MB");
+      r.error(field(p, "body"),
+              "large direct_responses may impact control plane performance, must be less than 1MB");
     } else if (size > 100 * kKb) {
       r.warning(field(p, "body"), "large direct_responses may impact control plane performance");
     }
@@ -382,7 +387,8 @@ void checkRewrite(Reporter& r, const std::string& p, const model::HTTPRewrite& r
     const std::string rp = field(p, "uriRegexRewrite");
     if (rr->match.empty() || rr->rewrite.empty()) {
       r.error(rr->match.empty() ? field(rp, "match") : field(rp, "rewrite"),
-              "UriRegexRewrite has errors\nUriRegexRewrite requires both Rewrite and Match fields to be specified");
+              "UriRegexRewrite has errors\nUriRegexRewrite requires both Rewrite and Match fields to be "
+              "specified");
       return;
     }
     if (auto e = checkRegex(rr->match, "HTTPRewrite.UriRegexRewrite.Match")) {
@@ -405,8 +411,8 @@ void checkAuthorityRewrite(Reporter& r, const std::string& p, const model::HTTPR
       }
       if (!current.empty()) {
         r.error(field(field(field(p, "headers.request"), op), k),
-                "authority header cannot be set multiple times: have " + quote(current) + ", attempting to set " +
-                    quote(v));
+                "authority header cannot be set multiple times: have " + quote(current) +
+                    ", attempting to set " + quote(v));
         return;
       }
       current = v;
@@ -416,7 +422,9 @@ void checkAuthorityRewrite(Reporter& r, const std::string& p, const model::HTTPR
 
 void checkHttpRoute(Reporter& r, const std::string& p, const model::HTTPRoute& h, bool delegateVs,
                     bool gatewaySemantics) {
-  const RouteType type = delegateVs ? RouteType::Delegate : h.delegate ? RouteType::Root : RouteType::Independent;
+  const RouteType type = delegateVs   ? RouteType::Delegate
+                         : h.delegate ? RouteType::Root
+                                      : RouteType::Independent;
   checkRouteConflicts(r, p, h, type);
   for (size_t i = 0; i < h.match.size(); ++i) {
     checkMatchRequest(r, index(field(p, "match"), i), h.match[i]);
@@ -430,10 +438,11 @@ void checkHttpRoute(Reporter& r, const std::string& p, const model::HTTPRoute& h
   }
   if (h.mirrorPercent) {
     if (*h.mirrorPercent > 100) {
-      r.error(field(p, "mirrorPercent"),
-              "mirror_percent must have a max value of 100 (it has " + std::to_string(*h.mirrorPercent) + ")");
+      r.error(field(p, "mirrorPercent"), "mirror_percent must have a max value of 100 (it has " +
+                                             std::to_string(*h.mirrorPercent) + ")");
     }
-    r.warning(field(p, "mirrorPercent"), "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead");
+    r.warning(field(p, "mirrorPercent"),
+              "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead");
   }
   if (h.mirrorPercentage) {
     const double v = *h.mirrorPercentage;
@@ -486,12 +495,15 @@ bool appliesOnlyToGateways(const std::vector<std::string>& gateways) {
   return std::find(gateways.begin(), gateways.end(), kMeshGateway) == gateways.end();
 }
 
-void checkSniHost(Reporter& r, const std::string& p, const std::string& sni, const model::VirtualServiceSpec& spec) {
+void checkSniHost(Reporter& r, const std::string& p, const std::string& sni,
+                  const model::VirtualServiceSpec& spec) {
   // Istio's isGateway() here treats an empty gateway list as "not mesh", unlike the host checks.
-  auto err = appliesOnlyToGateways(spec.gateways) ? checkWildcardDomainForGateway(true, sni) : checkWildcardDomain(sni);
+  auto err = appliesOnlyToGateways(spec.gateways) ? checkWildcardDomainForGateway(true, sni)
+                                                  : checkWildcardDomain(sni);
   if (err) {
     if (isIpAddress(sni)) {
-      r.warning(p, "using an IP address (" + quote(sni) + ") goes against SNI spec and most clients do not support this");
+      r.warning(p, "using an IP address (" + quote(sni) +
+                       ") goes against SNI spec and most clients do not support this");
       return;
     }
     r.error(p, *err);
@@ -506,7 +518,8 @@ void checkSniHost(Reporter& r, const std::string& p, const std::string& sni, con
   for (size_t i = 0; i < spec.hosts.size(); ++i) {
     hosts += (i ? ", " : "") + spec.hosts[i];
   }
-  r.error(p, "SNI host " + quote(sni) + " is not a compatible subset of any of the virtual service hosts: [" + hosts + "]");
+  r.error(p, "SNI host " + quote(sni) + " is not a compatible subset of any of the virtual service hosts: [" +
+                 hosts + "]");
 }
 
 template <typename Match>
@@ -521,8 +534,8 @@ void checkL4Match(Reporter& r, const std::string& mp, const Match& m) {
   checkGatewayNames(r, field(mp, "gateways"), m.gateways, false);
 }
 
-void checkTlsRoute(Reporter& r, const std::string& p, const model::TLSRoute& t, const model::VirtualServiceSpec& spec,
-                   bool gatewaySemantics) {
+void checkTlsRoute(Reporter& r, const std::string& p, const model::TLSRoute& t,
+                   const model::VirtualServiceSpec& spec, bool gatewaySemantics) {
   if (t.match.empty()) {
     r.error(field(p, "match"), "TLS route must have at least one match condition");
   }
@@ -597,9 +610,11 @@ Diagnostics validateVirtualService(const model::VirtualService& vs) {
               for (size_t g = 0; g < spec.gateways.size(); ++g) {
                 gws += (g ? " " : "") + spec.gateways[g];
               }
-              r.error(field(field(mp, headers == &spec.http[i].match[j].headers ? "headers" : "withoutHeaders"), key),
-                      "JWT claim based routing (key: " + key + ") is only supported for gateway, found no gateways: [" +
-                          gws + "]");
+              r.error(
+                  field(field(mp, headers == &spec.http[i].match[j].headers ? "headers" : "withoutHeaders"),
+                        key),
+                  "JWT claim based routing (key: " + key +
+                      ") is only supported for gateway, found no gateways: [" + gws + "]");
             }
           }
         }
@@ -623,7 +638,8 @@ Diagnostics validateVirtualService(const model::VirtualService& vs) {
         allHostsValid = false;
       }
     } else if (appliesToMesh && host == "*") {
-      r.error(index("spec.hosts", i), "wildcard host * is not allowed for virtual services bound to the mesh gateway");
+      r.error(index("spec.hosts", i),
+              "wildcard host * is not allowed for virtual services bound to the mesh gateway");
       allHostsValid = false;
     }
   }

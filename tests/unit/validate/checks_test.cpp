@@ -2,9 +2,9 @@
 // (TestValidateFQDN, TestValidateWildcardDomain*, TestValidationIPSubnet, TestValidateDuration,
 // TestValidatePort, TestValidateLocalities via the DR tests) and validation_test.go
 // (TestValidateHTTPHeaderValue, TestValidateHTTPHeaderName, TestValidateHTTPStatus).
-#include <gtest/gtest.h>
-
 #include "checks.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::validate::detail {
 namespace {
@@ -74,11 +74,13 @@ TEST(Checks, PortAndDuration) {
 
 TEST(Checks, HeaderValue) {
   for (const char* ok : {"foo", "%HOSTNAME%", "100%%", "prefix %HOSTNAME% suffix",
-                         "%DOWNSTREAM_PEER_CERT_V_END(%b %d %H:%M:%S %Y %Z)%", "%DYNAMIC_METADATA(com.test.my_filter)%",
-                         "%REQ([\"x-a\", \"x-b\"])%", ""}) {
+                         "%DOWNSTREAM_PEER_CERT_V_END(%b %d %H:%M:%S %Y %Z)%",
+                         "%DYNAMIC_METADATA(com.test.my_filter)%", "%REQ([\"x-a\", \"x-b\"])%", ""}) {
     EXPECT_FALSE(checkHeaderValue(ok)) << ok;
   }
-  for (const char* bad : {"%START_TIME%%", "abc%123", "%REQ([x])%", "a\x01" "b"}) {
+  for (const char* bad : {"%START_TIME%%", "abc%123", "%REQ([x])%",
+                          "a\x01"
+                          "b"}) {
     EXPECT_TRUE(checkHeaderValue(bad)) << bad;
   }
 }
@@ -107,7 +109,8 @@ TEST(Checks, StatusesAndRetryOn) {
   EXPECT_TRUE(checkHttpStatus(601));
   EXPECT_FALSE(checkGrpcStatus("UNAVAILABLE"));
   EXPECT_TRUE(checkGrpcStatus("unavailable"));
-  for (const char* ok : {"5xx", "gateway-error", "retriable-status-codes", "cancelled", "503", "418", "+503"}) {
+  for (const char* ok :
+       {"5xx", "gateway-error", "retriable-status-codes", "cancelled", "503", "418", "+503"}) {
     EXPECT_TRUE(isKnownRetryOn(ok)) << ok;
   }
   for (const char* bad : {"", " 5xx", "600", "306", "-503", "unknown"}) {

@@ -13,39 +13,48 @@ using DR = model::DestinationRule;
 using C = Case<DR>;
 
 model::TrafficPolicy& tp(DR& d) {
-  if (!d.spec.trafficPolicy) d.spec.trafficPolicy.emplace();
+  if (!d.spec.trafficPolicy)
+    d.spec.trafficPolicy.emplace();
   return *d.spec.trafficPolicy;
 }
 
 model::LoadBalancerSettings& lb(DR& d) {
-  if (!tp(d).loadBalancer) tp(d).loadBalancer.emplace();
+  if (!tp(d).loadBalancer)
+    tp(d).loadBalancer.emplace();
   return *tp(d).loadBalancer;
 }
 
 model::ConsistentHashLB& ch(DR& d) {
-  if (!lb(d).consistentHash) lb(d).consistentHash.emplace();
+  if (!lb(d).consistentHash)
+    lb(d).consistentHash.emplace();
   return *lb(d).consistentHash;
 }
 
 model::LocalityLoadBalancerSetting& locality(DR& d) {
-  if (!lb(d).localityLbSetting) lb(d).localityLbSetting.emplace();
+  if (!lb(d).localityLbSetting)
+    lb(d).localityLbSetting.emplace();
   return *lb(d).localityLbSetting;
 }
 
 model::HTTPSettings& http(DR& d) {
-  if (!tp(d).connectionPool) tp(d).connectionPool.emplace();
-  if (!tp(d).connectionPool->http) tp(d).connectionPool->http.emplace();
+  if (!tp(d).connectionPool)
+    tp(d).connectionPool.emplace();
+  if (!tp(d).connectionPool->http)
+    tp(d).connectionPool->http.emplace();
   return *tp(d).connectionPool->http;
 }
 
 model::TCPSettings& tcp(DR& d) {
-  if (!tp(d).connectionPool) tp(d).connectionPool.emplace();
-  if (!tp(d).connectionPool->tcp) tp(d).connectionPool->tcp.emplace();
+  if (!tp(d).connectionPool)
+    tp(d).connectionPool.emplace();
+  if (!tp(d).connectionPool->tcp)
+    tp(d).connectionPool->tcp.emplace();
   return *tp(d).connectionPool->tcp;
 }
 
 model::OutlierDetection& od(DR& d) {
-  if (!tp(d).outlierDetection) tp(d).outlierDetection.emplace();
+  if (!tp(d).outlierDetection)
+    tp(d).outlierDetection.emplace();
   return *tp(d).outlierDetection;
 }
 
@@ -76,8 +85,9 @@ const std::vector<C>& cases() {
          d.spec.workloadSelector.emplace();
        },
        Verdict::Warning, "spec.workloadSelector"},
-      {"wildcard workload selector", [](DR& d) { d.spec.workloadSelector.emplace().matchLabels["app"] = "*"; },
-       Verdict::Invalid, "spec.workloadSelector.matchLabels.app"},
+      {"wildcard workload selector",
+       [](DR& d) { d.spec.workloadSelector.emplace().matchLabels["app"] = "*"; }, Verdict::Invalid,
+       "spec.workloadSelector.matchLabels.app"},
       {"missing host", [](DR& d) { d.spec.host = ""; }, Verdict::Invalid, "spec.host"},
       {"bad host", [](DR& d) { d.spec.host = "foo.*.com"; }, Verdict::Invalid, "spec.host"},
       {"wildcard host", [](DR& d) { d.spec.host = "*.example.com"; }, Verdict::Valid, ""},
@@ -129,8 +139,8 @@ const std::vector<C>& cases() {
          tp(d).portLevelSettings.push_back(pl);
        },
        Verdict::Invalid, "spec.trafficPolicy.portLevelSettings[0].port"},
-      {"empty port level entry", [](DR& d) { tp(d).portLevelSettings.emplace_back().port = 80; }, Verdict::Invalid,
-       "spec.trafficPolicy.portLevelSettings[0]"},
+      {"empty port level entry", [](DR& d) { tp(d).portLevelSettings.emplace_back().port = 80; },
+       Verdict::Invalid, "spec.trafficPolicy.portLevelSettings[0]"},
       {"port level entry",
        [](DR& d) {
          auto& pl = tp(d).portLevelSettings.emplace_back();
@@ -138,8 +148,9 @@ const std::vector<C>& cases() {
          pl.loadBalancer.emplace().simple = model::SimpleLB::Random;
        },
        Verdict::Valid, ""},
-      {"bad max connection duration", [](DR& d) { tcp(d).maxConnectionDuration = std::chrono::nanoseconds(500); },
-       Verdict::Invalid, "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration"},
+      {"bad max connection duration",
+       [](DR& d) { tcp(d).maxConnectionDuration = std::chrono::nanoseconds(500); }, Verdict::Invalid,
+       "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration"},
       {"min health percent -1", [](DR& d) { od(d).minHealthPercent = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.outlierDetection.minHealthPercent"},
       {"upgrade with client protocol",
@@ -154,12 +165,25 @@ const std::vector<C>& cases() {
          tp(d).proxyProtocol.emplace();
        },
        Verdict::Invalid, "spec.trafficPolicy"},
-      {"tunnel", [](DR& d) { tp(d).tunnel = model::TunnelSettings{"POST", "10.0.0.1", 443}; }, Verdict::Valid, ""},
-      {"tunnel bad protocol", [](DR& d) { tp(d).tunnel = model::TunnelSettings{"GET", "example.com", 443}; },
+      {"tunnel",
+       [](DR& d) {
+         tp(d).tunnel = model::TunnelSettings{"POST", "10.0.0.1", 443};
+       },
+       Verdict::Valid, ""},
+      {"tunnel bad protocol",
+       [](DR& d) {
+         tp(d).tunnel = model::TunnelSettings{"GET", "example.com", 443};
+       },
        Verdict::Invalid, "spec.trafficPolicy.tunnel.protocol"},
-      {"tunnel bad host", [](DR& d) { tp(d).tunnel = model::TunnelSettings{"", "bad_host", 443}; }, Verdict::Invalid,
-       "spec.trafficPolicy.tunnel.targetHost"},
-      {"tunnel bad port", [](DR& d) { tp(d).tunnel = model::TunnelSettings{"", "example.com", 0}; },
+      {"tunnel bad host",
+       [](DR& d) {
+         tp(d).tunnel = model::TunnelSettings{"", "bad_host", 443};
+       },
+       Verdict::Invalid, "spec.trafficPolicy.tunnel.targetHost"},
+      {"tunnel bad port",
+       [](DR& d) {
+         tp(d).tunnel = model::TunnelSettings{"", "example.com", 0};
+       },
        Verdict::Invalid, "spec.trafficPolicy.tunnel.targetPort"},
       {"retry budget", [](DR& d) { tp(d).retryBudget.emplace().percent = 25; }, Verdict::Valid, ""},
       {"retry budget over 100", [](DR& d) { tp(d).retryBudget.emplace().percent = 101; }, Verdict::Invalid,
@@ -179,17 +203,21 @@ const std::vector<C>& cases() {
        },
        Verdict::Valid, ""},
       {"http2 keepalive",
-       [](DR& d) { http(d).http2KeepAlive = model::Http2KeepAlive{sec(15), sec(5)}; }, Verdict::Valid, ""},
+       [](DR& d) {
+         http(d).http2KeepAlive = model::Http2KeepAlive{sec(15), sec(5)};
+       },
+       Verdict::Valid, ""},
       {"negative max connections", [](DR& d) { tcp(d).maxConnections = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.connectionPool.tcp.maxConnections"},
-      {"connect timeout with nanos", [](DR& d) { tcp(d).connectTimeout = sec(2) + std::chrono::nanoseconds(5); },
-       Verdict::Invalid, "spec.trafficPolicy.connectionPool.tcp.connectTimeout"},
+      {"connect timeout with nanos",
+       [](DR& d) { tcp(d).connectTimeout = sec(2) + std::chrono::nanoseconds(5); }, Verdict::Invalid,
+       "spec.trafficPolicy.connectionPool.tcp.connectTimeout"},
       {"negative pending requests", [](DR& d) { http(d).http1MaxPendingRequests = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests"},
       {"negative max requests", [](DR& d) { http(d).http2MaxRequests = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.connectionPool.http.http2MaxRequests"},
-      {"negative requests per connection", [](DR& d) { http(d).maxRequestsPerConnection = -1; }, Verdict::Invalid,
-       "spec.trafficPolicy.connectionPool.http.maxRequestsPerConnection"},
+      {"negative requests per connection", [](DR& d) { http(d).maxRequestsPerConnection = -1; },
+       Verdict::Invalid, "spec.trafficPolicy.connectionPool.http.maxRequestsPerConnection"},
       {"negative max retries", [](DR& d) { http(d).maxRetries = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.connectionPool.http.maxRetries"},
       {"idle timeout with nanos", [](DR& d) { http(d).idleTimeout = sec(30) + std::chrono::nanoseconds(5); },
@@ -197,15 +225,24 @@ const std::vector<C>& cases() {
       {"tcp idle timeout 0s disables", [](DR& d) { tcp(d).idleTimeout = sec(0); }, Verdict::Valid, ""},
       {"negative concurrent streams", [](DR& d) { http(d).maxConcurrentStreams = -1; }, Verdict::Invalid,
        "spec.trafficPolicy.connectionPool.http.maxConcurrentStreams"},
-      {"keepalive without interval", [](DR& d) { http(d).http2KeepAlive = model::Http2KeepAlive{std::nullopt, sec(5)}; },
+      {"keepalive without interval",
+       [](DR& d) {
+         http(d).http2KeepAlive = model::Http2KeepAlive{std::nullopt, sec(5)};
+       },
        Verdict::Invalid, "spec.trafficPolicy.connectionPool.http.http2KeepAlive.interval"},
-      {"keepalive without timeout", [](DR& d) { http(d).http2KeepAlive = model::Http2KeepAlive{sec(15), std::nullopt}; },
+      {"keepalive without timeout",
+       [](DR& d) {
+         http(d).http2KeepAlive = model::Http2KeepAlive{sec(15), std::nullopt};
+       },
        Verdict::Invalid, "spec.trafficPolicy.connectionPool.http.http2KeepAlive.timeout"},
       {"keepalive interval with nanos",
-       [](DR& d) { http(d).http2KeepAlive = model::Http2KeepAlive{sec(15) + std::chrono::nanoseconds(5), sec(5)}; },
+       [](DR& d) {
+         http(d).http2KeepAlive = model::Http2KeepAlive{sec(15) + std::chrono::nanoseconds(5), sec(5)};
+       },
        Verdict::Invalid, "spec.trafficPolicy.connectionPool.http.http2KeepAlive.interval"},
-      {"tcp keepalive time", [](DR& d) { tcp(d).tcpKeepalive.emplace().time = std::chrono::microseconds(10); },
-       Verdict::Invalid, "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time"},
+      {"tcp keepalive time",
+       [](DR& d) { tcp(d).tcpKeepalive.emplace().time = std::chrono::microseconds(10); }, Verdict::Invalid,
+       "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time"},
 
       // ---- load balancer
       {"round robin", [](DR& d) { lb(d).simple = model::SimpleLB::RoundRobin; }, Verdict::Valid, ""},
@@ -216,8 +253,10 @@ const std::vector<C>& cases() {
        },
        Verdict::Warning, "spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize"},
       {"cookie without name",
-       [](DR& d) { ch(d).httpCookie = model::HTTPCookie{"", "", sec(3600), {}}; }, Verdict::Invalid,
-       "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name"},
+       [](DR& d) {
+         ch(d).httpCookie = model::HTTPCookie{"", "", sec(3600), {}};
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name"},
       {"maglev not prime", [](DR& d) { ch(d).maglev.emplace().tableSize = 1000; }, Verdict::Invalid,
        "spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize"},
       {"maglev prime", [](DR& d) { ch(d).maglev.emplace().tableSize = 65537; }, Verdict::Valid, ""},
@@ -233,17 +272,21 @@ const std::vector<C>& cases() {
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize"},
       {"unique cookie attributes",
        [](DR& d) {
-         ch(d).httpCookie = model::HTTPCookie{"c", "", sec(3600), {{"SameSite", "Strict"}, {"Secure", "true"}}};
+         ch(d).httpCookie =
+             model::HTTPCookie{"c", "", sec(3600), {{"SameSite", "Strict"}, {"Secure", "true"}}};
        },
        Verdict::Valid, ""},
       {"duplicate cookie attributes",
        [](DR& d) {
-         ch(d).httpCookie = model::HTTPCookie{"c", "", sec(3600), {{"SameSite", "Strict"}, {"SameSite", "Lax"}}};
+         ch(d).httpCookie =
+             model::HTTPCookie{"c", "", sec(3600), {{"SameSite", "Strict"}, {"SameSite", "Lax"}}};
        },
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.attributes[1].name"},
       {"empty cookie attribute name",
-       [](DR& d) { ch(d).httpCookie = model::HTTPCookie{"c", "", sec(3600), {{"", "v"}}}; }, Verdict::Invalid,
-       "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.attributes[0].name"},
+       [](DR& d) {
+         ch(d).httpCookie = model::HTTPCookie{"c", "", sec(3600), {{"", "v"}}};
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.attributes[0].name"},
       {"simple and consistent hash",
        [](DR& d) {
          lb(d).simple = model::SimpleLB::Random;
@@ -256,7 +299,8 @@ const std::vector<C>& cases() {
          lb(d).zoneAwareLbSetting.emplace();
        },
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer"},
-      {"zone aware only", [](DR& d) { lb(d).zoneAwareLbSetting.emplace().enabled = true; }, Verdict::Valid, ""},
+      {"zone aware only", [](DR& d) { lb(d).zoneAwareLbSetting.emplace().enabled = true; }, Verdict::Valid,
+       ""},
       {"warmup", [](DR& d) { lb(d).warmup.emplace().duration = sec(10); }, Verdict::Valid, ""},
       {"warmup without duration", [](DR& d) { lb(d).warmup.emplace(); }, Verdict::Invalid,
        "spec.trafficPolicy.loadBalancer.warmup.duration"},
@@ -272,8 +316,9 @@ const std::vector<C>& cases() {
          lb(d).warmup->aggression = 0;
        },
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer.warmup.aggression"},
-      {"warmupDurationSecs below 1ms", [](DR& d) { lb(d).warmupDurationSecs = std::chrono::microseconds(10); },
-       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.warmupDurationSecs"},
+      {"warmupDurationSecs below 1ms",
+       [](DR& d) { lb(d).warmupDurationSecs = std::chrono::microseconds(10); }, Verdict::Invalid,
+       "spec.trafficPolicy.loadBalancer.warmupDurationSecs"},
 
       // ---- locality
       {"distribute over 100",
@@ -301,8 +346,10 @@ const std::vector<C>& cases() {
        },
        Verdict::Valid, ""},
       {"distribute overlapping destinations",
-       [](DR& d) { locality(d).distribute = {{"a/b/c", {{"a/b", 50}, {"a/b/c", 50}}}}; }, Verdict::Invalid,
-       "spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to"},
+       [](DR& d) {
+         locality(d).distribute = {{"a/b/c", {{"a/b", 50}, {"a/b/c", 50}}}};
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to"},
       {"distribute and failover",
        [](DR& d) {
          od(d);
@@ -328,10 +375,15 @@ const std::vector<C>& cases() {
          locality(d).failover = {{"region1/zone1", "region2"}};
        },
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer.localityLbSetting.failover[0]"},
-      {"failover without outlier detection warns", [](DR& d) { locality(d).failover = {{"us-east", "eu-west"}}; },
+      {"failover without outlier detection warns",
+       [](DR& d) {
+         locality(d).failover = {{"us-east", "eu-west"}};
+       },
        Verdict::Warning, "spec.trafficPolicy.loadBalancer.localityLbSetting"},
       {"failover priority without outlier detection warns",
-       [](DR& d) { locality(d).failoverPriority = {"topology.istio.io/network", "topology.kubernetes.io/region"}; },
+       [](DR& d) {
+         locality(d).failoverPriority = {"topology.istio.io/network", "topology.kubernetes.io/region"};
+       },
        Verdict::Warning, "spec.trafficPolicy.loadBalancer.localityLbSetting"},
       {"failover with outlier detection",
        [](DR& d) {
@@ -373,11 +425,15 @@ const std::vector<C>& cases() {
          od(d).splitExternalLocalOriginErrors = true;
        },
        Verdict::Valid, ""},
-      {"bad error code", [](DR& d) { od(d).outlierDetectionHttpErrorCodes = {500, 99}; }, Verdict::Invalid,
-       "spec.trafficPolicy.outlierDetection.outlierDetectionHttpErrorCodes[1]"},
+      {"bad error code",
+       [](DR& d) {
+         od(d).outlierDetectionHttpErrorCodes = {500, 99};
+       },
+       Verdict::Invalid, "spec.trafficPolicy.outlierDetection.outlierDetectionHttpErrorCodes[1]"},
 
       // ---- TLS
-      {"simple with ca", [](DR& d) { tls(d, model::TLSMode::Simple).caCertificates = "test"; }, Verdict::Valid, ""},
+      {"simple with ca", [](DR& d) { tls(d, model::TLSMode::Simple).caCertificates = "test"; },
+       Verdict::Valid, ""},
       {"simple with credential and san",
        [](DR& d) {
          auto& t = tls(d, model::TLSMode::Simple);
@@ -459,10 +515,11 @@ const std::vector<C>& cases() {
       {"mutual without certificate", [](DR& d) { tls(d, model::TLSMode::Mutual).privateKey = "key"; },
        Verdict::Invalid, "spec.trafficPolicy.tls.clientCertificate"},
       {"configmap credential in own namespace",
-       [](DR& d) { tls(d, model::TLSMode::Simple).credentialName = "configmap://ns5/ca"; }, Verdict::Valid, ""},
+       [](DR& d) { tls(d, model::TLSMode::Simple).credentialName = "configmap://ns5/ca"; }, Verdict::Valid,
+       ""},
       {"configmap credential in other namespace",
-       [](DR& d) { tls(d, model::TLSMode::Simple).credentialName = "configmap://other/ca"; }, Verdict::Invalid,
-       "spec.trafficPolicy.tls.credentialName"},
+       [](DR& d) { tls(d, model::TLSMode::Simple).credentialName = "configmap://other/ca"; },
+       Verdict::Invalid, "spec.trafficPolicy.tls.credentialName"},
       {"istio mutual", [](DR& d) { tls(d, model::TLSMode::IstioMutual); }, Verdict::Valid, ""},
 
       // ---- exportTo with a workload selector

@@ -84,8 +84,10 @@ TEST(EndpointSliceSanity, AddressesMatchType) {
   expectVerdict(validateEndpointSlice(baseSlice("IPv4", {"10.1.0.5"})), Verdict::Valid, "");
   expectVerdict(validateEndpointSlice(baseSlice("IPv6", {"fd00::5"})), Verdict::Valid, "");
   expectVerdict(validateEndpointSlice(baseSlice("FQDN", {"db.example.com"})), Verdict::Valid, "");
-  expectVerdict(validateEndpointSlice(baseSlice("IPv4", {"fd00::5"})), Verdict::Invalid, "endpoints[0].addresses[0]");
-  expectVerdict(validateEndpointSlice(baseSlice("IPv6", {"10.1.0.5"})), Verdict::Invalid, "endpoints[0].addresses[0]");
+  expectVerdict(validateEndpointSlice(baseSlice("IPv4", {"fd00::5"})), Verdict::Invalid,
+                "endpoints[0].addresses[0]");
+  expectVerdict(validateEndpointSlice(baseSlice("IPv6", {"10.1.0.5"})), Verdict::Invalid,
+                "endpoints[0].addresses[0]");
   expectVerdict(validateEndpointSlice(baseSlice("IPv4", {"not-an-ip"})), Verdict::Invalid,
                 "endpoints[0].addresses[0]");
   expectVerdict(validateEndpointSlice(baseSlice("IPv4", {})), Verdict::Invalid, "endpoints[0].addresses");

@@ -77,8 +77,8 @@ TEST(Normalize, ResolvesNames) {
   auto out = normalize(fixture(), kMesh);
   const auto& vs = out.virtualServices[0];
   EXPECT_EQ(vs.meta.ns, "default");
-  EXPECT_EQ(vs.spec.hosts,
-            (std::vector<std::string>{"reviews.default.svc.cluster.local", "*.example.com", "10.0.0.1", "*"}));
+  EXPECT_EQ(vs.spec.hosts, (std::vector<std::string>{"reviews.default.svc.cluster.local", "*.example.com",
+                                                     "10.0.0.1", "*"}));
   EXPECT_EQ(vs.spec.gateways, std::vector<std::string>{"mesh"});
   EXPECT_EQ(vs.spec.http[0].route[0].destination.host, "reviews.default.svc.cluster.local");
   EXPECT_EQ(vs.spec.http[0].mirror->host, "shadow.default.svc.cluster.local");
@@ -104,7 +104,8 @@ TEST(Normalize, FillsRouteDefaults) {
   EXPECT_EQ(h.route[0].weight, 100);
   ASSERT_TRUE(h.retries);
   EXPECT_EQ(h.retries->attempts, 2);
-  EXPECT_EQ(h.retries->retryOn, "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+  EXPECT_EQ(h.retries->retryOn,
+            "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
   EXPECT_EQ(h.retries->retryIgnorePreviousHosts, true);
   EXPECT_EQ(h.retries->backoff, ms(25));
   EXPECT_EQ(h.mirrorPercentage, 30.0);  // carried over from the deprecated mirrorPercent
@@ -245,7 +246,8 @@ void expectSameNormalizedFields(const model::Snapshot& a, const model::Snapshot&
       EXPECT_EQ(lx.consistentHash->ringHash->minimumRingSize, ly.consistentHash->ringHash->minimumRingSize);
       EXPECT_EQ(lx.consistentHash->minimumRingSize, ly.consistentHash->minimumRingSize);
     }
-    EXPECT_EQ(x.trafficPolicy->connectionPool->tcp->connectTimeout, y.trafficPolicy->connectionPool->tcp->connectTimeout);
+    EXPECT_EQ(x.trafficPolicy->connectionPool->tcp->connectTimeout,
+              y.trafficPolicy->connectionPool->tcp->connectTimeout);
     EXPECT_EQ(x.trafficPolicy->outlierDetection.has_value(), y.trafficPolicy->outlierDetection.has_value());
     EXPECT_EQ(x.subsets.size(), y.subsets.size());
   }

@@ -47,7 +47,8 @@ model::Snapshot withRegistry() {
 TEST(ConflictingHosts, OldestWins) {
   model::Snapshot snap = withRegistry();
   snap.virtualServices.push_back(vsFor("default", "newer", {"reviews"}, "2024-05-02T00:00:00Z"));
-  snap.virtualServices.push_back(vsFor("default", "older", {"reviews.default.svc.cluster.local"}, "2024-05-01T00:00:00Z"));
+  snap.virtualServices.push_back(
+      vsFor("default", "older", {"reviews.default.svc.cluster.local"}, "2024-05-01T00:00:00Z"));
   auto d = validateSnapshot(snap, kMesh);
   EXPECT_TRUE(messagesFor(d, "older").empty()) << dump(d);
   auto newer = messagesFor(d, "newer");
@@ -179,9 +180,10 @@ TEST(References, MissingSubset) {
   snap.virtualServices[0].spec.http[0].route[0].destination.subset = "v2";
   auto d = validateSnapshot(snap, kMesh);
   expectVerdict(d, Verdict::Warning, "spec.http[0].route[0].destination.subset");
-  EXPECT_NE(d.items()[0].message.find(
-                "Referenced host+subset in destinationrule not found: \"reviews.default.svc.cluster.local+v2\""),
-            std::string::npos);
+  EXPECT_NE(
+      d.items()[0].message.find(
+          "Referenced host+subset in destinationrule not found: \"reviews.default.svc.cluster.local+v2\""),
+      std::string::npos);
 }
 
 TEST(References, WildcardDestinationRuleCoversSubset) {

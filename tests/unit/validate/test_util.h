@@ -21,9 +21,12 @@ inline Verdict verdictOf(const Diagnostics& d) {
 
 inline const char* verdictName(Verdict v) {
   switch (v) {
-    case Verdict::Valid: return "valid";
-    case Verdict::Warning: return "valid with warning";
-    case Verdict::Invalid: return "invalid";
+    case Verdict::Valid:
+      return "valid";
+    case Verdict::Warning:
+      return "valid with warning";
+    case Verdict::Invalid:
+      return "invalid";
   }
   return "?";
 }
@@ -50,7 +53,8 @@ inline void expectVerdict(const Diagnostics& d, Verdict want, const std::string&
   EXPECT_EQ(verdictName(verdictOf(d)), std::string(verdictName(want))) << dump(d);
   if (want != Verdict::Valid && !field.empty()) {
     const Severity s = want == Verdict::Invalid ? Severity::Error : Severity::Warning;
-    EXPECT_TRUE(hasDiagnosticAt(d, s, field)) << "no " << severityName(s) << " at " << field << "\n" << dump(d);
+    EXPECT_TRUE(hasDiagnosticAt(d, s, field)) << "no " << severityName(s) << " at " << field << "\n"
+                                              << dump(d);
   }
 }
 

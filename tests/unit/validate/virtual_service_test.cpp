@@ -21,20 +21,25 @@ model::HTTPMatchRequest& addMatch(VS& v) {
 
 model::HeaderOperations& reqOps(VS& v) {
   auto& h = h0(v).headers;
-  if (!h) h.emplace();
-  if (!h->request) h->request.emplace();
+  if (!h)
+    h.emplace();
+  if (!h->request)
+    h->request.emplace();
   return *h->request;
 }
 
 model::HeaderOperations& respOps(VS& v) {
   auto& h = h0(v).headers;
-  if (!h) h.emplace();
-  if (!h->response) h->response.emplace();
+  if (!h)
+    h.emplace();
+  if (!h->response)
+    h->response.emplace();
   return *h->response;
 }
 
 model::HTTPRetry& retries(VS& v) {
-  if (!h0(v).retries) h0(v).retries.emplace();
+  if (!h0(v).retries)
+    h0(v).retries.emplace();
   return *h0(v).retries;
 }
 
