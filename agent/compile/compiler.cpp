@@ -7,6 +7,7 @@
 #include "protocol.h"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -83,6 +84,24 @@ bool hasRequestPredicate(const model::HTTPMatchRequest& m) {
          !m.queryParams.empty() || !m.withoutHeaders.empty();
 }
 
+// Normalization writes Istio's default retry policy into every forwarding route
+// (retry/retry.go DefaultPolicy, see docs/config-model.md). The kernel path deliberately drops that
+// default (docs/compiler.md), so only a policy that differs from it asks for the proxy.
+bool isDefaultRetryPolicy(const model::HTTPRetry& r) {
+  return r.attempts == 2 && !r.perTryTimeout &&
+         r.retryOn.value_or("") ==
+             "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" &&
+         !r.retryRemoteLocalities.value_or(false) && r.retryIgnorePreviousHosts.value_or(true) &&
+         r.backoff.value_or(std::chrono::milliseconds(25)) == std::chrono::milliseconds(25);
+}
+
+// Limits only a proxy can enforce; the idle timeout and maxRequestsPerConnection 0 that
+// normalization fills in are Envoy's defaults, not limits.
+bool hasHttpLimits(const model::HTTPSettings& h) {
+  return h.http1MaxPendingRequests || h.http2MaxRequests || h.maxRetries ||
+         h.maxConcurrentStreams || h.maxRequestsPerConnection.value_or(0) > 0;
+}
+
 // The first route feature that needs the proxy, or "" when a connection-level decision is enough.
 std::string l7Feature(const model::HTTPRoute& r) {
   if (r.redirect) return "redirect";
@@ -90,7 +109,7 @@ std::string l7Feature(const model::HTTPRoute& r) {
   if (r.delegate) return "delegate";
   if (r.rewrite) return "rewrite";
   if (r.timeout) return "timeout";
-  if (r.retries && r.retries->attempts > 0) return "retries";
+  if (r.retries && r.retries->attempts > 0 && !isDefaultRetryPolicy(*r.retries)) return "retries";
   if (r.fault) return "fault injection";
   if (r.mirror || !r.mirrors.empty()) return "mirroring";
   if (r.corsPolicy) return "corsPolicy";
@@ -281,7 +300,8 @@ std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service
     group.maxConnectionsPerBackend =
         static_cast<uint32_t>(std::max(0, *policy.connectionPool->tcp->maxConnections));
   }
-  groupInfo_[name] = GroupInfo{lb.l7Hash, policy.connectionPool && policy.connectionPool->http};
+  groupInfo_[name] = GroupInfo{lb.l7Hash, policy.connectionPool && policy.connectionPool->http &&
+                                              hasHttpLimits(*policy.connectionPool->http)};
   plan_.groups.emplace(name, std::move(group));
   return name;
 }

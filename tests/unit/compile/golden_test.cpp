@@ -1,10 +1,13 @@
-// Golden plans: each scenario's toText() must equal golden/<name>.plan.txt byte for byte.
-// SLUICE_UPDATE_GOLDEN=1 rewrites the files instead; review the diff before committing it.
+// Golden plans: fixtures/<name>.yaml goes through parse → validate → normalize → compile, and the
+// plan's toText() must equal golden/<name>.plan.txt byte for byte. SLUICE_UPDATE_GOLDEN=1 rewrites
+// the golden files instead; review their diff before committing it.
 #include <gtest/gtest.h>
 #include <sluice/compile/compiler.h>
+#include <sluice/parse/parser.h>
+#include <sluice/validate/normalize.h>
+#include <sluice/validate/validate.h>
 
-#include "golden_scenarios.h"
-
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +16,7 @@
 namespace sluice::compile {
 namespace {
 
-const std::filesystem::path kGoldenDir =
-    std::filesystem::path(SLUICE_SOURCE_DIR) / "tests/unit/compile/golden";
+const std::filesystem::path kDir = std::filesystem::path(SLUICE_SOURCE_DIR) / "tests/unit/compile";
 
 bool updating() {
   const char* v = std::getenv("SLUICE_UPDATE_GOLDEN");
@@ -28,37 +30,52 @@ std::string readFile(const std::filesystem::path& path) {
   return out.str();
 }
 
-class GoldenPlan : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(GoldenPlan, MatchesGoldenFile) {
-  const auto scenarios = testing::goldenScenarios();
-  const std::string text = plan::toText(compile(scenarios.at(GetParam()), {}));
-  const auto path = kGoldenDir / (GetParam() + ".plan.txt");
-  if (updating()) {
-    std::ofstream(path, std::ios::binary) << text;
-    return;
-  }
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing: run with SLUICE_UPDATE_GOLDEN=1";
-  EXPECT_EQ(text, readFile(path)) << "plan of " << GetParam() << " changed";
-}
-
-std::vector<std::string> scenarioNames() {
+std::vector<std::string> fixtureNames() {
   std::vector<std::string> names;
-  for (const auto& [name, snapshot] : testing::goldenScenarios()) {
-    names.push_back(name);
+  for (const auto& entry : std::filesystem::directory_iterator(kDir / "fixtures")) {
+    if (entry.path().extension() == ".yaml") {
+      names.push_back(entry.path().stem().string());
+    }
   }
+  std::sort(names.begin(), names.end());
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, GoldenPlan, ::testing::ValuesIn(scenarioNames()),
+class GoldenPlan : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenPlan, MatchesGoldenFile) {
+  const std::string file = "fixtures/" + GetParam() + ".yaml";
+  auto parsed = parse::parseYaml(readFile(kDir / file), file);
+  model::MeshSettings mesh;
+  Diagnostics diags = parsed.diagnostics;
+  diags.append(validate::validate(parsed.snapshot, mesh));
+  for (const auto& d : diags.items()) {
+    ADD_FAILURE() << "fixtures must be clean: " << formatDiagnostic(d);
+  }
+  CompileOptions options;
+  options.mesh = mesh;
+  const std::string text =
+      plan::toText(compile(validate::normalize(std::move(parsed.snapshot), mesh), options));
+
+  const auto golden = kDir / "golden" / (GetParam() + ".plan.txt");
+  if (updating()) {
+    std::ofstream(golden, std::ios::binary) << text;
+    return;
+  }
+  ASSERT_TRUE(std::filesystem::exists(golden))
+      << golden << " is missing: run with SLUICE_UPDATE_GOLDEN=1";
+  EXPECT_EQ(text, readFile(golden)) << "the plan of " << file << " changed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenPlan, ::testing::ValuesIn(fixtureNames()),
                          [](const auto& info) { return info.param; });
 
-TEST(GoldenFiles, EveryGoldenFileHasAScenario) {
-  const auto scenarios = testing::goldenScenarios();
-  for (const auto& entry : std::filesystem::directory_iterator(kGoldenDir)) {
+TEST(GoldenFiles, EveryGoldenFileHasAFixture) {
+  for (const auto& entry : std::filesystem::directory_iterator(kDir / "golden")) {
     const std::string name = entry.path().filename().string();
     const std::string stem = name.substr(0, name.find('.'));
-    EXPECT_TRUE(scenarios.count(stem)) << name << " is stale";
+    EXPECT_TRUE(std::filesystem::exists(kDir / "fixtures" / (stem + ".yaml")))
+        << name << " is stale";
   }
 }
 
