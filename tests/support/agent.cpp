@@ -22,16 +22,22 @@ std::string agentPath() {
 bool agentBuilt() { return access(agentPath().c_str(), X_OK) == 0; }
 
 Agent::Agent(Topology& topo, const std::string& yaml) : topo_(topo) {
+  // Every agent of the process gets its own files and pin directory: a ready file or pins left by
+  // an earlier agent must not pass for this one's.
+  static int started = 0;
+  const std::string id = "agent-" + std::to_string(started++);
   const auto& run = topo.sandbox().runDir();
-  configDir_ = run + "/config";
-  readyFile_ = run + "/agent.ready";
-  logPath_ = run + "/agent.log";
-  mkdir(configDir_.c_str(), 0755);
+  configDir_ = run + "/" + id + ".config";
+  readyFile_ = run + "/" + id + ".ready";
+  logPath_ = run + "/" + id + ".log";
+  const std::string bpffs = topo.sandbox().bpffsDir() + "/" + id;
+  for (const auto& dir : {configDir_, bpffs}) {
+    if (mkdir(dir.c_str(), 0755) != 0) throw std::runtime_error("mkdir " + dir);
+  }
   write(yaml);
 
-  std::vector<std::string> argv = {agentPath(),  "--config-dir", configDir_, "--bpffs",
-                                   topo.sandbox().bpffsDir(), "--ready-file", readyFile_,
-                                   "--log-level", "info"};
+  std::vector<std::string> argv = {agentPath(),  "--config-dir", configDir_, "--bpffs", bpffs,
+                                   "--ready-file", readyFile_,   "--log-level", "info"};
   for (const auto& pod : topo.pods()) {
     if (!pod->cgroup) continue;
     argv.push_back("--enroll");
