@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -265,6 +266,43 @@ TEST_F(SockConnectTest, MaxConnectionsHoldsUnderConcurrentConnects) {
   EXPECT_EQ(env_->conns(1), static_cast<int64_t>(maxConns));
   held.clear();
   EXPECT_EQ(env_->conns(1), 0);
+}
+
+// Counts never leak: after a churn of TCP and connected-UDP sockets from several threads, some
+// re-connected, every backend is back at zero and the counters balance.
+TEST_F(SockConnectTest, CountsReturnToZeroAfterChurn) {
+  auto be = backends(3);
+  auto ls = listeners(be);
+  env_->group(52, SL_LB_LEAST_REQUEST, {1, 2, 3});
+  env_->route(520, 0, 0, {{52, 1}});
+  env_->service(vip_, SL_PROTO_TCP, 520);
+  env_->service(vip_, SL_PROTO_UDP, 520);
+
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&] {
+      std::vector<Fd> open;
+      for (int i = 0; i < 50; ++i) {
+        Fd c;
+        if (connectTcp(vip_, &c) != 0) ++failures;
+        open.push_back(std::move(c));
+        Fd u(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        socklen_t len;
+        sockaddr_storage ss = vip_.sockaddr(&len);
+        for (int again = 0; again < 2; ++again) {  // the second connect re-picks
+          if (::connect(u.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) ++failures;
+        }
+        open.push_back(std::move(u));
+        if (open.size() > 6) open.erase(open.begin(), open.begin() + 3);
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (uint32_t id = 1; id <= 3; ++id) EXPECT_EQ(env_->conns(id), 0) << "backend " << id;
+  EXPECT_EQ(env_->stat(SL_REASON_TRANSLATED), 4u * 50 * 3);
+  EXPECT_EQ(env_->stat(SL_REASON_RELEASED), 4u * 50 * 3);
 }
 
 TEST_F(SockConnectTest, ServiceWithNoBackendRefusesFast) {
