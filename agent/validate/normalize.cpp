@@ -3,7 +3,7 @@
 // (or rewrites a name into its resolved form), so normalize(normalize(s)) == normalize(s).
 #include <sluice/validate/normalize.h>
 
-#include <algorithm>
+
 
 #include "names.h"
 

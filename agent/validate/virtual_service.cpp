@@ -4,8 +4,7 @@
 #include <sluice/validate/validate.h>
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <cstdio>
 
 #include "checks.h"
 #include "unreachable.h"
