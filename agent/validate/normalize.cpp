@@ -3,8 +3,6 @@
 // (or rewrites a name into its resolved form), so normalize(normalize(s)) == normalize(s).
 #include <sluice/validate/normalize.h>
 
-
-
 #include "names.h"
 
 namespace sluice::validate {
