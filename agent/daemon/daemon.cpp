@@ -123,6 +123,9 @@ class Agent {
       return false;
     }
     ++generation_;
+    lastPlan_ = std::move(plan);
+    lastClients_ = enrollments(enrolled_, normalized);
+    pendingDeletes_ = stats->pendingDeletes;
     using ms = std::chrono::duration<double, std::milli>;
     spdlog::info(
         "applied generation {}: {} frontends, {} groups, {} backends; {} writes, {} deletes, "
@@ -140,11 +143,32 @@ class Agent {
     return true;
   }
 
+  // Garbage of earlier applies waits out the delete grace; re-applying the last good plan writes
+  // nothing else and deletes what has aged. True while some garbage is still pending.
+  bool collect() {
+    if (pendingDeletes_ == 0) {
+      return false;
+    }
+    auto stats = datapath_->apply(lastPlan_, lastClients_);
+    if (!stats.ok()) {
+      spdlog::error("delete garbage: {}", stats.error().message());
+      return true;
+    }
+    spdlog::debug("deleted {} stale entries, {} pending", stats->erases, stats->pendingDeletes);
+    pendingDeletes_ = stats->pendingDeletes;
+    return pendingDeletes_ > 0;
+  }
+
+  bool pending() const { return pendingDeletes_ > 0; }
+
  private:
   const Options& options_;
   std::unique_ptr<dataplane::Datapath> datapath_;
   std::vector<Enrolled> enrolled_;
   uint64_t generation_ = 0;
+  plan::DataplanePlan lastPlan_;
+  std::vector<dataplane::Enrollment> lastClients_;
+  size_t pendingDeletes_ = 0;
 };
 
 }  // namespace
@@ -202,7 +226,10 @@ int run(const Options& options) {
     return 1;
   }
 
-  auto datapath = dataplane::Datapath::open({options.bpffsDir});
+  dataplane::DatapathOptions dpOptions;
+  dpOptions.bpffsDir = options.bpffsDir;
+  dpOptions.deleteGrace = options.deleteGrace;
+  auto datapath = dataplane::Datapath::open(dpOptions);
   if (!datapath.ok()) {
     spdlog::critical("{}", datapath.error().message());
     return 1;
@@ -234,17 +261,25 @@ int run(const Options& options) {
     enrolled.push_back({e.pod, *id});
   }
   Agent agent(options, std::move(datapath).value(), std::move(enrolled));
-  bool good = agent.reload();
+  agent.reload();
 
-  // Debounce: reload once the directory has been quiet for options.debounce; while the last attempt
-  // failed to apply (not a rejected config, which waits for the next edit) retry every second.
+  // Reload once the directory has been quiet for options.debounce. A rejected config or a failed
+  // apply waits for the next edit; the maps keep the last good plan meanwhile. Garbage left by an
+  // apply is deleted by re-applying once its grace has passed.
   using Clock = std::chrono::steady_clock;
-  std::optional<Clock::time_point> dueAt;
+  std::optional<Clock::time_point> reloadAt;
+  std::optional<Clock::time_point> collectAt;
+  if (agent.pending()) {
+    collectAt = Clock::now() + options.deleteGrace;
+  }
   for (;;) {
     int timeout = -1;
-    if (dueAt) {
-      timeout = static_cast<int>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(*dueAt - Clock::now()).count()));
+    for (const auto& at : {reloadAt, collectAt}) {
+      if (at) {
+        int ms = static_cast<int>(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(*at - Clock::now()).count() + 1));
+        timeout = timeout < 0 ? ms : std::min(timeout, ms);
+      }
     }
     pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
     int n = poll(fds, 2, timeout);
@@ -264,13 +299,20 @@ int run(const Options& options) {
       alignas(inotify_event) char buf[4096];
       while (read(inotify.get(), buf, sizeof(buf)) > 0) {
       }
-      dueAt = Clock::now() + options.debounce;
+      reloadAt = Clock::now() + options.debounce;
       continue;
     }
-    if (dueAt && Clock::now() >= *dueAt) {
-      dueAt.reset();
-      good = agent.reload();
-      (void)good;
+    if (reloadAt && Clock::now() >= *reloadAt) {
+      reloadAt.reset();
+      if (agent.reload() && agent.pending()) {
+        collectAt = Clock::now() + options.deleteGrace;
+      }
+    }
+    if (collectAt && Clock::now() >= *collectAt) {
+      collectAt.reset();
+      if (agent.collect()) {
+        collectAt = Clock::now() + options.deleteGrace / 2;
+      }
     }
   }
 }

@@ -25,6 +25,7 @@ struct Options {
   std::vector<dataplane::ProxyAddress> proxies;
   std::string clusterDomain = "cluster.local";
   std::chrono::milliseconds debounce{50};
+  std::chrono::milliseconds deleteGrace{1000};
 };
 
 // "NS/POD=CGROUP_PATH"

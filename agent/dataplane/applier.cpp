@@ -109,8 +109,8 @@ struct DesiredGroup {
 
 }  // namespace
 
-Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps) {
-  std::unique_ptr<Applier> applier(new Applier(maps));
+Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps, ApplierOptions options) {
+  std::unique_ptr<Applier> applier(new Applier(maps, std::move(options)));
   for (MapId map : kAllMaps) {
     if (map == MapId::Cfg) {
       continue;  // datapath-owned, written directly
@@ -601,7 +601,9 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
     enrolled.insert(str(e.cgroupId));
   }
 
-  // ---- 6. Deletes, now that nothing visible points at them.
+  // ---- 6. Deletes, now that nothing visible points at them (after deleteGrace, see the options).
+  const auto now = options_.clock();
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> garbage;
   auto sweep = [&](MapId map, auto&& keep) -> Status {
     std::vector<std::string> gone;
     for (const auto& [k, v] : mirror(map)) {
@@ -611,6 +613,16 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
     }
     std::sort(gone.begin(), gone.end());
     for (const auto& k : gone) {
+      if (map != MapId::Client && options_.deleteGrace.count() > 0) {
+        std::string tag = static_cast<char>(map) + k;
+        auto seen = garbageSince_.find(tag);
+        auto since = seen == garbageSince_.end() ? now : seen->second;
+        if (now - since < options_.deleteGrace) {
+          garbage[tag] = since;
+          ++stats.pendingDeletes;
+          continue;
+        }
+      }
       if (Status st = del(map, bytesOf(k), stats); !st.ok()) {
         return st;
       }
@@ -659,6 +671,7 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
       return false;
     });
   }
+  garbageSince_ = std::move(garbage);
   if (!st.ok()) {
     return fail(st.error());
   }
@@ -666,7 +679,7 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
   std::vector<uint32_t> orphans;
   for (const auto& [k, v] : mirror(MapId::Conns)) {
     uint32_t id = decode<uint32_t>(k);
-    if (!desiredBackends.contains(id)) {
+    if (!desiredBackends.contains(id) && !mirror(MapId::Backend).contains(k)) {
       orphans.push_back(id);
     }
   }

@@ -138,7 +138,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& options)
     fds[static_cast<size_t>(id)] = {bpf_map__fd(m), bpf_map__key_size(m), bpf_map__value_size(m)};
   }
   impl->maps = std::make_unique<LibbpfMapBackend>(fds);
-  auto applier = Applier::restore(*impl->maps);
+  ApplierOptions applierOptions;
+  applierOptions.deleteGrace = options.deleteGrace;
+  auto applier = Applier::restore(*impl->maps, applierOptions);
   if (!applier.ok()) {
     return applier.error().wrap("open datapath");
   }

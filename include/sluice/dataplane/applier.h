@@ -25,7 +25,9 @@
 #include <sluice/result.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,19 +44,31 @@ struct Enrollment {
   net::IpAddress podIp;
 };
 
+struct ApplierOptions {
+  // Entries that became garbage (a removed service's routes, a removed or superseded group and its
+  // slots, a removed backend) are deleted only once they have been garbage this long, at a later
+  // apply: a connect() that read a commit word just before the flip may still be following its old
+  // ids for a moment (the kernel does not make one program's lookups atomic against our deletes).
+  // 0 deletes them at the end of the same apply.
+  std::chrono::milliseconds deleteGrace{0};
+  std::function<std::chrono::steady_clock::time_point()> clock = std::chrono::steady_clock::now;
+};
+
 struct ApplyStats {
   size_t upserts = 0;
   size_t erases = 0;
   size_t servicesFlipped = 0;
   size_t groupsCommitted = 0;
   size_t backendsDraining = 0;  // removed backends whose sl_conns_v1 entry still counts sockets
+  size_t pendingDeletes = 0;    // garbage younger than deleteGrace: apply again later to delete it
 };
 
 class Applier {
  public:
   // Reads every map the agent owns through `maps` (which must outlive the Applier), so IDs and the
   // first diff start from what the kernel holds.
-  [[nodiscard]] static Result<std::unique_ptr<Applier>> restore(MapBackend& maps);
+  [[nodiscard]] static Result<std::unique_ptr<Applier>> restore(MapBackend& maps,
+                                                                ApplierOptions options = {});
 
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
@@ -69,7 +83,7 @@ class Applier {
   std::optional<uint32_t> backendId(const plan::Backend& backend) const;
 
  private:
-  explicit Applier(MapBackend& maps) : maps_(maps) {}
+  Applier(MapBackend& maps, ApplierOptions options) : maps_(maps), options_(std::move(options)) {}
 
   using Mirror = std::unordered_map<std::string, std::string>;
   Status put(MapId map, Bytes key, Bytes value, ApplyStats& stats);
@@ -78,6 +92,9 @@ class Applier {
   const Mirror& mirror(MapId map) const { return mirror_[static_cast<size_t>(map)]; }
 
   MapBackend& maps_;
+  ApplierOptions options_;
+  // Garbage entries (map id byte + key) and when they were first seen unreferenced.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> garbageSince_;
   std::array<Mirror, kMapCount> mirror_;
   std::map<std::string, uint32_t> groupIds_;
   std::map<std::string, uint32_t> classIds_;

@@ -12,6 +12,7 @@
 #include <sluice/net/address.h>
 #include <sluice/result.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct ProxyAddress {
 
 struct DatapathOptions {
   std::string bpffsDir;  // must be on a bpffs mount; created if missing
+  // See ApplierOptions::deleteGrace; apply() again after it to delete what is pending.
+  std::chrono::milliseconds deleteGrace{1000};
 };
 
 class Datapath {

@@ -387,19 +387,28 @@ Decisions decide(const FakeMapBackend& fake, const std::vector<sl_svc_key>& keys
   return d;
 }
 
-TEST(Applier, RandomizedEveryIntermediateStateIsTheOldOrTheNewDecision) {
+// With a delete grace, garbage outlives several applies and ids stay reserved longer; the clock
+// moves by a random step each round so some garbage expires mid-sequence.
+void checkRandomizedOldOrNew(std::chrono::milliseconds grace) {
   RandomPlans gen;
   auto keys = gen.keys();
   FakeMapBackend fake;
-  auto a = mustRestore(fake);
+  auto now = std::chrono::steady_clock::time_point{};
+  ApplierOptions options;
+  options.deleteGrace = grace;
+  options.clock = [&] { return now; };
+  auto restored = Applier::restore(fake, options);
+  ASSERT_TRUE(restored.ok());
+  auto& a = **restored;
   std::vector<Decisions> seen;
   fake.afterWrite = [&] { seen.push_back(decide(fake, keys)); };
   size_t checked = 0;
   for (int round = 0; round < 300; ++round) {
+    now += std::chrono::milliseconds(gen.rng() % 1000);
     Decisions before = decide(fake, keys);
     seen.clear();
     auto p = gen.next();
-    auto st = a->apply(p, kClients);
+    auto st = a.apply(p, kClients);
     ASSERT_TRUE(st.ok()) << st.error().message();
     Decisions after = decide(fake, keys);
     for (const auto& mid : seen) {
@@ -416,6 +425,14 @@ TEST(Applier, RandomizedEveryIntermediateStateIsTheOldOrTheNewDecision) {
     }
   }
   EXPECT_GT(checked, 1000u);
+}
+
+TEST(Applier, RandomizedEveryIntermediateStateIsTheOldOrTheNewDecision) {
+  checkRandomizedOldOrNew(std::chrono::milliseconds(0));
+}
+
+TEST(Applier, RandomizedOldOrNewWithDeleteGrace) {
+  checkRandomizedOldOrNew(std::chrono::milliseconds(1500));
 }
 
 TEST(Applier, FailedApplyIsRetriedToTheSameMaps) {
@@ -457,6 +474,42 @@ TEST(Applier, PodChangingClassEndsOnItsNewClassRoute) {
   mustApply(*a, p);
   EXPECT_EQ(simulate(fake, reviews, 1), defaultRoute);
   EXPECT_EQ(simulate(fake, reviews, 2), c1Route);
+}
+
+TEST(Applier, GarbageIsDeletedOnlyAfterTheGrace) {
+  FakeMapBackend fake;
+  auto now = std::chrono::steady_clock::time_point{};
+  ApplierOptions options;
+  options.deleteGrace = std::chrono::milliseconds(1000);
+  options.clock = [&] { return now; };
+  auto restored = Applier::restore(fake, options);
+  ASSERT_TRUE(restored.ok());
+  auto& a = **restored;
+  auto p = basePlan();
+  mustApply(a, p);
+  auto q = p;
+  q.frontends.pop_back();  // the v6 frontend goes; its routes are garbage
+  q.groups["v2"].backends = {"10.1.0.5:8080"};
+  q.backends.erase("10.1.0.4:8080");  // and so is this backend
+  auto stats = a.apply(q, kClients);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->pendingDeletes, 2u);  // one route, one backend (its counter waits for it)
+  EXPECT_EQ(simulate(fake, encodeSvcKey(p.frontends.back()), 3), "NOT_SERVICE");
+  EXPECT_EQ(fake.table(MapId::Backend).size(), 6u);
+  EXPECT_EQ(fake.table(MapId::Conns).size(), 6u);
+  now += std::chrono::milliseconds(999);
+  stats = a.apply(q, kClients);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->pendingDeletes, 2u);
+  now += std::chrono::milliseconds(1);
+  fake.log.clear();
+  stats = a.apply(q, kClients);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->pendingDeletes, 0u);
+  EXPECT_EQ(count(fake, MapId::Route, Op::Erase), 1u);
+  EXPECT_EQ(count(fake, MapId::Backend, Op::Erase), 1u);
+  EXPECT_EQ(count(fake, MapId::Conns, Op::Erase), 1u);
+  EXPECT_EQ(fake.log.size(), 3u);
 }
 
 TEST(Applier, UnknownGroupIsAnErrorAndWritesNothing) {
