@@ -8,6 +8,7 @@ last on purpose: it is kube-proxy iptables mode's worst case (a linear walk of K
   genconf.py iptables --services N --pods IP,... [--target-pods IP,...] [--partial] > rules
   genconf.py nft      --services N --pods IP,... [--target-pods IP,...] [--change] > rules.nft
   genconf.py k8s      --services N --pods IP,... [--target-pods IP,...] --dir DIR [--target-only]
+                      [--vs one|many]
 """
 import argparse
 import base64
@@ -184,6 +185,45 @@ def k8s_service(name, vip, ports, eps):
             % (name, NAMESPACE, vip, port_lines, name, NAMESPACE, name, ep_ports, endpoints))
 
 
+def fqdn(name):
+    return "%s.%s.svc.cluster.local" % (name, NAMESPACE)
+
+
+def virtual_services(svcs, kind):
+    """VirtualServices that make HTTP ports go through the Sluice proxy.
+
+    one:  the target only, one route whose match (uri prefix /) matches every request; a match
+          block is a request predicate, so the frontend is L7 although the route is trivial.
+    many: the same plus one VirtualService per filler service (1,000 with N = 1,001): header and
+          regex matches, retries configured (never triggered: the pods answer 200), fault at 0 %.
+    """
+    def route(name):
+        return "    route: [{destination: {host: %s, port: {number: 80}}}]\n" % fqdn(name)
+
+    def header(name):
+        return ("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                "metadata: {name: %s, namespace: %s}\nspec:\n  hosts: [%s]\n  http:\n"
+                % (name, NAMESPACE, fqdn(name)))
+
+    docs = []
+    if kind == "many":
+        for i, (name, _, _, _) in enumerate(svcs[:-1]):
+            docs.append(header(name) +
+                        "  - match:\n    - headers: {x-user: {exact: \"u%d\"}}\n"
+                        "    - uri: {regex: \"/api/v[0-9]+/items/%d(/.*)?\"}\n" % (i, i) + route(name) +
+                        "    retries: {attempts: 2, perTryTimeout: 1s, retryOn: \"connect-failure,refused-stream\"}\n"
+                        "    fault: {abort: {percentage: {value: 0}, httpStatus: 503}}\n"
+                        "  - match:\n    - uri: {prefix: /}\n" + route(name))
+        docs.append(header(TARGET) +
+                    "  - match:\n    - headers: {x-canary: {exact: \"true\"}}\n" + route(TARGET) +
+                    "  - match:\n    - uri: {regex: \"/admin/.*\"}\n" + route(TARGET) +
+                    "  - match:\n    - uri: {prefix: /}\n" + route(TARGET) +
+                    "    retries: {attempts: 2, perTryTimeout: 1s, retryOn: \"connect-failure,refused-stream\"}\n")
+    else:
+        docs.append(header(TARGET) + "  - match:\n    - uri: {prefix: /}\n" + route(TARGET))
+    return "---\n".join(docs)
+
+
 def write_atomically(path, text):
     # The agent watches the directory: a rename makes the change appear all at once.
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
@@ -208,6 +248,8 @@ def k8s(args):
     pods += ("apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: %s, labels: {app: client}}\n"
              "status: {phase: Running, podIP: %s, podIPs: [{ip: %s}]}\n" % (NAMESPACE, args.client_ip, args.client_ip))
     write_atomically(os.path.join(args.dir, "pods.yaml"), pods)
+    if args.vs:
+        write_atomically(os.path.join(args.dir, "virtualservices.yaml"), virtual_services(svcs, args.vs))
 
 
 def main():
@@ -221,6 +263,7 @@ def main():
     p.add_argument("--dir", help="k8s: config directory")
     p.add_argument("--target-only", action="store_true", help="k8s: rewrite only target.yaml")
     p.add_argument("--client-ip", default="10.200.1.2")
+    p.add_argument("--vs", choices=["one", "many"], help="k8s: also write VirtualServices (S4, S4x)")
     args = p.parse_args()
     if args.services < 1:
         p.error("--services must be >= 1")
