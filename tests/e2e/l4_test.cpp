@@ -198,6 +198,29 @@ spec:
   EXPECT_GE(counts["web-2"], kNew * 65 / 100) << run.summary();
 }
 
+// The agent stops (links detach, maps stay pinned) and a new one adopts the pins. Connections held
+// across the restart must still count on their backend, or LEAST_REQUEST would forget that web-1 is
+// busy: the same 65% bound as above, now measured after the restart.
+TEST_F(L4Test, AgentRestartAdoptsPinsAndKeepsLiveConnectionCounts) {
+  auto& busy = server("web-1", {{"app", "web"}});
+  auto& idle = server("web-2", {{"app", "web"}});
+  auto& holder = client("holder");
+  auto& c = client("client");
+  startAgent(webConfig({&busy}));
+  constexpr int kHeld = 30;
+  auto held = holdConnections(*topo_, holder, kTarget, kHeld);
+  ASSERT_EQ(held.byPod(), (Counts{{"web-1", kHeld}})) << held.summary();
+
+  agent_->restart(webConfig({&busy, &idle}));
+  constexpr int kNew = 200;
+  auto run = connect(c, kTarget, kNew);
+  ASSERT_EQ(run.failures(), 0) << run.summary();
+  auto counts = run.byPod();
+  EXPECT_EQ(counts["web-1"] + counts["web-2"], kNew) << run.summary();
+  EXPECT_GE(counts["web-2"], kNew * 65 / 100) << run.summary();
+  EXPECT_EQ(run.byPeer(), (Counts{{kTarget, kNew}})) << run.summary();
+}
+
 TEST_F(L4Test, SourceIpConsistentHashSticksPerClient) {
   std::vector<const Pod*> backends;
   for (int i = 1; i <= 4; ++i) backends.push_back(&server("web-" + std::to_string(i), {{"app", "web"}}));

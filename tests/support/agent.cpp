@@ -36,18 +36,30 @@ Agent::Agent(Topology& topo, const std::string& yaml) : topo_(topo) {
   }
   write(yaml);
 
-  std::vector<std::string> argv = {agentPath(),  "--config-dir", configDir_, "--bpffs", bpffs,
-                                   "--ready-file", readyFile_,   "--log-level", "info"};
+  argv_ = {agentPath(),  "--config-dir", configDir_, "--bpffs", bpffs,
+           "--ready-file", readyFile_,   "--log-level", "info"};
   for (const auto& pod : topo.pods()) {
     if (!pod->cgroup) continue;
-    argv.push_back("--enroll");
-    argv.push_back(pod->enrollment());
+    argv_.push_back("--enroll");
+    argv_.push_back(pod->enrollment());
   }
+  start();
+}
+
+void Agent::start() {
   // The agent runs in the node netns and the test's own cgroup: it is not a workload.
   ProcessOptions options;
   options.stdoutPath = logPath_;
-  process_ = std::make_unique<Process>(Process::start(argv, options));
+  process_ = std::make_unique<Process>(Process::start(argv_, options));
   waitNewerThan(0);
+}
+
+void Agent::restart(const std::string& yaml) {
+  process_->stop();
+  // The next agent starts counting generations at 1 again.
+  unlink(readyFile_.c_str());
+  write(yaml);
+  start();
 }
 
 Agent::~Agent() {

@@ -34,14 +34,19 @@ class Agent {
   void write(const std::string& yaml);
   bool running();
   std::string log() const;
+  // Stops the agent (SIGTERM: links detach, maps stay pinned), replaces the config and starts a new
+  // agent on the same bpffs directory; returns once it reports its first generation.
+  void restart(const std::string& yaml);
 
  private:
+  void start();
   std::uint64_t waitNewerThan(std::uint64_t generation);
 
   Topology& topo_;
   std::string configDir_;
   std::string readyFile_;
   std::string logPath_;
+  std::vector<std::string> argv_;
   std::unique_ptr<Process> process_;
 };
 
