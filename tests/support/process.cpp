@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,32 +147,55 @@ void writeFileAtomic(const std::string& path, const std::string& text, const std
   }
 }
 
+namespace {
+
+// An anonymous in-memory file the child can open by path (/proc/self/fd/N: the fd is inherited):
+// command output never touches a filesystem, so nothing is left behind whatever happens.
+class MemFile {
+ public:
+  MemFile() : fd_(memfd_create("sluice-e2e-cmd", 0)) {
+    if (fd_ < 0) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
+  }
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+  ~MemFile() { close(fd_); }
+
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+  std::string read() const {
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    off_t offset = 0;
+    while ((n = pread(fd_, buf, sizeof buf, offset)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      offset += n;
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
 std::string runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  char outTemplate[] = "/tmp/sluice-cmd-out.XXXXXX";
-  char errTemplate[] = "/tmp/sluice-cmd-err.XXXXXX";
-  int outFd = mkstemp(outTemplate);
-  int errFd = mkstemp(errTemplate);
-  if (outFd < 0 || errFd < 0) throw std::runtime_error(std::string("mkstemp: ") + strerror(errno));
-  close(outFd);
-  close(errFd);
+  MemFile out;
+  MemFile err;
   ProcessOptions options;
-  options.stdoutPath = outTemplate;
-  options.stderrPath = errTemplate;
+  options.stdoutPath = out.path();
+  options.stderrPath = err.path();
   auto proc = Process::start(argv, options);
   int status = proc.wait(deadlineIn(timeout));
-  std::string out = readFile(outTemplate);
-  std::string err = readFile(errTemplate);
-  unlink(outTemplate);
-  unlink(errTemplate);
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
     throw std::runtime_error("command failed (" +
                              (status == -1 ? std::string("timed out")
                                            : "status " + std::to_string(status)) +
-                             "): " + cmd + "\n" + err);
+                             "): " + cmd + "\n" + err.read());
   }
-  return out;
+  return out.read();
 }
 
 }  // namespace sluice::e2e
