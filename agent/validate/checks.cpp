@@ -165,12 +165,23 @@ Problem checkDns1123Preconditions(std::string_view name) {
   return std::nullopt;
 }
 
-bool isAllDigits(std::string_view s) {
-  // strconv.Atoi: an optional sign, then at least one digit.
+// Go's strconv.Atoi: an optional sign, decimal digits, and the value must fit in 64 bits.
+std::optional<int64_t> goAtoi(std::string_view s) {
+  bool negative = false;
   if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    negative = s.front() == '-';
     s.remove_prefix(1);
   }
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  uint64_t magnitude = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude);
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (ec != std::errc() || end != s.data() + s.size() || magnitude > limit) {
+    return std::nullopt;
+  }
+  return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
 }
 
 Problem checkDns1123Labels(std::string_view domain) {
@@ -184,7 +195,7 @@ Problem checkDns1123Labels(std::string_view domain) {
     }
     start = dot + 1;
   }
-  if (isAllDigits(parts.back())) {
+  if (goAtoi(parts.back())) {
     return "domain name " + quote(domain) + " invalid (top level domain " + quote(parts.back()) +
            " cannot be all-numeric)";
   }
@@ -631,25 +642,15 @@ bool isKnownRetryOn(std::string_view policy) {
     return true;
   }
   // Go's net/http.StatusText knows exactly these codes; Istio accepts any of them as a retryOn entry.
-  static const std::set<int> kStatus = {
+  static const std::set<int64_t> kStatus = {
       100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307,
       308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421,
       422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511};
-  if (!isAllDigits(policy)) {
+  const auto code = goAtoi(policy);
+  if (!code) {
     return false;
   }
-  std::string_view digits = policy;
-  bool negative = false;
-  if (digits.front() == '+' || digits.front() == '-') {
-    negative = digits.front() == '-';
-    digits.remove_prefix(1);
-  }
-  int code = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), code);
-  if (ec != std::errc() || end != digits.data() + digits.size() || negative) {
-    return false;
-  }
-  return kStatus.count(code) > 0;
+  return kStatus.count(*code) > 0;
 }
 
 bool isCorsMethod(std::string_view method) {

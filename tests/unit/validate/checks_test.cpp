@@ -18,6 +18,9 @@ TEST(Checks, Fqdn) {
   EXPECT_FALSE(checkFqdn("istio-pilot.istio-system.svc.cluster.local."));
   EXPECT_TRUE(checkFqdn("1.2.3.4"));  // all-numeric top level domain
   EXPECT_TRUE(checkFqdn("-foo.bar.com"));
+  // Go's Atoi fails on a TLD beyond 64 bits, so Istio does not call it all-numeric.
+  EXPECT_FALSE(checkFqdn("foo.99999999999999999999"));
+  EXPECT_TRUE(checkFqdn("foo.+1"));
 }
 
 TEST(Checks, WildcardDomain) {
@@ -113,7 +116,7 @@ TEST(Checks, StatusesAndRetryOn) {
        {"5xx", "gateway-error", "retriable-status-codes", "cancelled", "503", "418", "+503"}) {
     EXPECT_TRUE(isKnownRetryOn(ok)) << ok;
   }
-  for (const char* bad : {"", " 5xx", "600", "306", "-503", "unknown"}) {
+  for (const char* bad : {"", " 5xx", "600", "306", "-503", "unknown", "99999999999999999999503"}) {
     EXPECT_FALSE(isKnownRetryOn(bad)) << bad;
   }
 }
