@@ -7,6 +7,7 @@
 #include "protocol.h"
 
 #include <algorithm>
+#include <iterator>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -19,18 +20,6 @@ constexpr const char* kMeshGateway = "mesh";
 
 std::string serviceHost(const model::Service& s, const model::MeshSettings& mesh) {
   return s.meta.name + "." + s.meta.ns + ".svc." + mesh.clusterDomain;
-}
-
-bool hostPatternMatches(const std::string& pattern, const std::string& host) {
-  if (pattern == host) {
-    return true;
-  }
-  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
-    std::string_view suffix(pattern);
-    suffix.remove_prefix(1);
-    return host.size() > suffix.size() && host.ends_with(suffix);
-  }
-  return false;
 }
 
 bool bindsMesh(const std::vector<std::string>& gateways) {
@@ -220,7 +209,7 @@ const model::VirtualService* Compiler::virtualServiceFor(const std::string& host
   const model::VirtualService* best = nullptr;
   size_t bestLen = 0;
   for (const auto& [pattern, vs] : vsWildcard_) {
-    if (hostPatternMatches(pattern, host) && (!best || pattern.size() > bestLen)) {
+    if (hostMatchesPattern(pattern, host) && (!best || pattern.size() > bestLen)) {
       best = vs;
       bestLen = pattern.size();
     }
@@ -521,16 +510,21 @@ plan::DataplanePlan Compiler::run() {
     }
   }
   // Client classes come from every selector of every VirtualService that governs a frontend.
+  std::map<const model::VirtualService*, SelectorSet> vsSelectors;
   SelectorSet selectors;
   for (const auto* svc : services) {
     if (const auto* vs = virtualServiceFor(serviceHost(*svc, options_.mesh))) {
-      for (const auto& r : vs->spec.http) collectSelectors(r.match, selectors);
-      for (const auto& r : vs->spec.tls) collectSelectors(r.match, selectors);
-      for (const auto& r : vs->spec.tcp) collectSelectors(r.match, selectors);
+      auto& own = vsSelectors[vs];
+      for (const auto& r : vs->spec.http) collectSelectors(r.match, own);
+      for (const auto& r : vs->spec.tls) collectSelectors(r.match, own);
+      for (const auto& r : vs->spec.tcp) collectSelectors(r.match, own);
+      selectors.insert(own.begin(), own.end());
     }
   }
   const auto classes = buildClientClasses(snapshot_.pods, selectors);
 
+  const SelectorSet kNoSelectors;
+  const std::vector<ClientClassDef> kNoClasses;
   std::map<std::string, plan::Frontend> frontends;  // by key(); the first service wins a clash
   std::set<std::string> usedClasses;
   for (const auto* svc : services) {
@@ -562,13 +556,27 @@ plan::DataplanePlan Compiler::run() {
         Decision def = decide(ctx, {});
         std::map<std::string, plan::RouteAction> perClass;
         std::string l7Reason = def.l7 ? def.reason : "";
-        for (const auto& cls : classes) {
-          Decision d = decide(ctx, cls.satisfied);
+        // Only this VirtualService's selectors can change its routes: classes that agree on them
+        // share one decision, and classes that satisfy none of them take the default.
+        const SelectorSet& relevant = vs ? vsSelectors[vs] : kNoSelectors;
+        std::map<SelectorSet, Decision> byProjection;
+        for (const auto& cls : relevant.empty() ? kNoClasses : classes) {
+          SelectorSet projection;
+          std::set_intersection(cls.satisfied.begin(), cls.satisfied.end(), relevant.begin(),
+                                relevant.end(), std::inserter(projection, projection.end()));
+          if (projection.empty()) {
+            continue;
+          }
+          auto it = byProjection.find(projection);
+          if (it == byProjection.end()) {
+            it = byProjection.emplace(projection, decide(ctx, projection)).first;
+          }
+          const Decision& d = it->second;
           if (d.l7 && l7Reason.empty()) {
             l7Reason = "for clients " + cls.name + ": " + d.reason;
           }
           if (!d.l7 && d.action != def.action) {
-            perClass.emplace(cls.name, std::move(d.action));
+            perClass.emplace(cls.name, d.action);
           }
         }
         if (!l7Reason.empty()) {

@@ -6,21 +6,6 @@
 namespace sluice::compile {
 namespace {
 
-bool hostMatches(const std::string& pattern, const std::string& host) {
-  if (pattern == host) {
-    return true;
-  }
-  if (pattern == "*") {
-    return true;
-  }
-  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
-    std::string_view suffix(pattern);
-    suffix.remove_prefix(1);  // ".example.com"
-    return host.size() > suffix.size() && host.ends_with(suffix);
-  }
-  return false;
-}
-
 // Istio resolves a port-level entry into a policy that holds only that entry's four blocks; blocks it
 // leaves out are not inherited from the same level.
 EffectivePolicy resolvePort(const model::TrafficPolicy& policy, uint32_t port) {
@@ -33,6 +18,18 @@ EffectivePolicy resolvePort(const model::TrafficPolicy& policy, uint32_t port) {
 }
 
 }  // namespace
+
+bool hostMatchesPattern(const std::string& pattern, const std::string& host) {
+  if (pattern == host || pattern == "*") {
+    return true;
+  }
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix(pattern);
+    suffix.remove_prefix(1);  // ".example.com"
+    return host.size() > suffix.size() && host.ends_with(suffix);
+  }
+  return false;
+}
 
 const model::Subset* MergedRule::subset(const std::string& name) const {
   for (const auto* s : subsets) {
@@ -119,6 +116,11 @@ DestinationRuleIndex::DestinationRuleIndex(const model::Snapshot& snapshot,
     }
     byHost_[dr.spec.host][dr.meta.ns].push_back(&dr);
   }
+  for (const auto& [host, byNs] : byHost_) {
+    if (host.starts_with("*")) {
+      wildcards_.push_back(host);
+    }
+  }
   for (auto& [host, byNs] : byHost_) {
     for (auto& [ns, rules] : byNs) {
       std::sort(rules.begin(), rules.end(), [](const auto* a, const auto* b) {
@@ -133,15 +135,15 @@ std::optional<MergedRule> DestinationRuleIndex::find(const std::string& host,
                                                      const std::string& serviceNs) const {
   // The most specific host pattern wins: an exact host, else the longest wildcard.
   const std::map<std::string, std::vector<const model::DestinationRule*>>* best = nullptr;
-  size_t bestLen = 0;
-  for (const auto& [pattern, byNs] : byHost_) {
-    if (!hostMatches(pattern, host)) {
-      continue;
-    }
-    size_t len = pattern == host ? SIZE_MAX : pattern.size();
-    if (!best || len > bestLen) {
-      best = &byNs;
-      bestLen = len;
+  if (auto exact = byHost_.find(host); exact != byHost_.end()) {
+    best = &exact->second;
+  } else {
+    size_t bestLen = 0;
+    for (const auto& pattern : wildcards_) {
+      if (hostMatchesPattern(pattern, host) && (!best || pattern.size() > bestLen)) {
+        best = &byHost_.at(pattern);
+        bestLen = pattern.size();
+      }
     }
   }
   if (!best) {

@@ -11,6 +11,9 @@
 
 namespace sluice::compile {
 
+// Istio host matching for config hosts: exact, `*`, or a `*.suffix` wildcard covering `host`.
+bool hostMatchesPattern(const std::string& pattern, const std::string& host);
+
 // All DestinationRules that apply to one host, merged as Istio merges DRs for the same host: subsets
 // are concatenated (the first of a name wins) and the first top-level trafficPolicy wins.
 struct MergedRule {
@@ -48,6 +51,7 @@ class DestinationRuleIndex {
  private:
   // host as written in the DR → namespace → rules in Istio's order (oldest first).
   std::map<std::string, std::map<std::string, std::vector<const model::DestinationRule*>>> byHost_;
+  std::vector<std::string> wildcards_;  // the keys of byHost_ that start with '*'
   std::string rootNamespace_;
 };
 
