@@ -384,16 +384,37 @@ std::vector<KeyedProblem> checkLabels(const model::Labels& labels) {
 }
 
 Problem checkRegex(std::string_view re, std::string_view where) {
+  static constexpr const char* kRe2Hint =
+      "; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)";
   // Envoy bounds the RE2 program size; Istio approximates it with the pattern length.
   if (re.size() > 1024) {
     return quote(where) + ": regex is too large, max length allowed is 1024";
   }
+  // Bridge the two places where Go's syntax (what Istio checks) and this RE2 differ: Go has no \C (any
+  // byte), and Go 1.22+ takes (?<name>...) as a named group, which this RE2 only knows as (?P<name>...).
+  std::string pattern;
+  pattern.reserve(re.size());
+  for (size_t i = 0; i < re.size(); ++i) {
+    if (re[i] == '\\' && i + 1 < re.size()) {
+      if (re[i + 1] == 'C') {
+        return quote(where) + ": error parsing regexp: invalid escape sequence: `\\C`" + kRe2Hint;
+      }
+      pattern += re.substr(i, 2);
+      ++i;
+      continue;
+    }
+    if (re.substr(i, 3) == "(?<" && i + 3 < re.size() && re[i + 3] != '=' && re[i + 3] != '!') {
+      pattern += "(?P<";
+      i += 2;
+      continue;
+    }
+    pattern += re[i];
+  }
   RE2::Options options;
   options.set_log_errors(false);
-  RE2 compiled(re2::StringPiece(re.data(), re.size()), options);
+  RE2 compiled(pattern, options);
   if (!compiled.ok()) {
-    return quote(where) + ": error parsing regexp: " + compiled.error() +
-           "; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)";
+    return quote(where) + ": error parsing regexp: " + compiled.error() + kRe2Hint;
   }
   return std::nullopt;
 }

@@ -129,6 +129,17 @@ TEST(Checks, Labels) {
   EXPECT_EQ(checkLabels({{"bad_prefix/app", "x"}}).size(), 1u);
 }
 
+TEST(Checks, RegexFollowsGoSyntax) {
+  for (const char* ok : {"^/service/([^/]+)(/.*)$", "(?i)abc", "(?P<n>x)", "(?<n>x)", "\\pL", "[[:word:]]", "\\\\C"}) {
+    EXPECT_FALSE(checkRegex(ok, "uri")) << ok;
+  }
+  for (const char* bad : {"*", "?", "[", "(abc", "x**", "a{1001}", "\\C", "\\Z", "(?=x)", "\\1"}) {
+    EXPECT_TRUE(checkRegex(bad, "uri")) << bad;
+  }
+  EXPECT_TRUE(checkRegex(std::string(1025, 'a'), "uri"));
+  EXPECT_EQ(checkRegex("(", "uri").value_or("").rfind("\"uri\": error parsing regexp: ", 0), 0u);
+}
+
 TEST(Checks, HostMatching) {
   EXPECT_TRUE(hostMatches("*.foo.bar", "*.bar"));
   EXPECT_TRUE(hostMatches("a.foo.bar", "*.bar"));
