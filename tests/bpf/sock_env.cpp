@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -50,6 +53,20 @@ bool writeFile(const std::string& path, const std::string& text) {
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(fd);
   return ok;
+}
+
+constexpr const char* kCgroupPrefix = "sluice-bpf-test-";
+
+// A test process that crashed left its cgroup behind (empty once the process is gone): remove those
+// whose pid no longer exists, so the machine does not collect them.
+void sweepStaleCgroups(const std::string& mnt) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(mnt, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(kCgroupPrefix, 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + std::strlen(kCgroupPrefix)));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) ::rmdir(entry.path().c_str());
+  }
 }
 
 }  // namespace
@@ -225,7 +242,8 @@ void SockEnv::setUp() {
   std::string own = ownCgroupPath();
   ASSERT_FALSE(own.empty()) << "no cgroup2 membership in /proc/self/cgroup";
   parentCgroupDir_ = mnt + own;
-  std::string dir = mnt + "/sluice-bpf-test-" + std::to_string(getpid());
+  sweepStaleCgroups(mnt);
+  std::string dir = mnt + "/" + kCgroupPrefix + std::to_string(getpid());
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
   cgroupDir_ = dir;
   struct stat st {};
