@@ -1,0 +1,129 @@
+// Runs the real sluicectl binary on fixture files and checks its output and exit code.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  std::string out;
+  int exitCode = -1;
+};
+
+const std::string kFixtures = std::string(SLUICE_SOURCE_DIR) + "/tests/unit/cli/fixtures/";
+
+CliRun sluicectl(const std::string& args) {
+  CliRun run;
+  const std::string cmd = std::string(SLUICECTL) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "popen failed: " << cmd;
+    return run;
+  }
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    run.out.append(buf.data(), n);
+  }
+  const int status = pclose(pipe);
+  run.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST(SluicectlValidate, ValidConfigExitsZero) {
+  CliRun r = sluicectl("validate " + kFixtures + "valid.yaml");
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_EQ(r.out, "0 errors, 0 warnings\n");
+}
+
+TEST(SluicectlValidate, PrintsCompilerStyleErrorsAndExitsOne) {
+  CliRun r = sluicectl("validate " + kFixtures + "errors.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  const std::string f = kFixtures + "errors.yaml";
+  EXPECT_EQ(r.out,
+            f + ":8: error: VirtualService bookinfo/ratings: spec.http[0].timout: unknown field "
+                "\"spec.http[0].timout\"\n" +
+                f +
+                ":18: error: VirtualService bookinfo/details: spec.http[0].retries.attempts: "
+                "Invalid value: \"string\": spec.http[0].retries.attempts in body must be of type "
+                "integer: \"string\"\n" +
+                f +
+                ":26: error: DestinationRule bookinfo/details: "
+                "spec.trafficPolicy.loadBalancer.simple: Unsupported value: \"FASTEST\": "
+                "supported values: \"UNSPECIFIED\", \"LEAST_CONN\", \"RANDOM\", \"PASSTHROUGH\", "
+                "\"ROUND_ROBIN\", \"LEAST_REQUEST\"\n"
+                "3 errors, 0 warnings\n");
+}
+
+TEST(SluicectlValidate, RunsIstioValidationAfterParsing) {
+  CliRun r = sluicectl("validate --output json " + kFixtures + "semantic.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  auto list = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(list.is_array()) << r.out;
+  ASSERT_EQ(list.size(), 1u) << r.out;
+  EXPECT_EQ(list[0]["field"], "spec.http[0].timeout");
+  EXPECT_EQ(list[0]["line"], 8);
+  EXPECT_EQ(list[0]["severity"], "error");
+}
+
+TEST(SluicectlValidate, JsonOutputHasTheDocumentedKeys) {
+  CliRun r = sluicectl("validate --output json " + kFixtures + "errors.yaml " + kFixtures +
+                    "ignored.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  auto list = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(list.is_array()) << r.out;
+  ASSERT_EQ(list.size(), 4u);
+  const auto& first = list[0];
+  EXPECT_EQ(first["file"], kFixtures + "errors.yaml");
+  EXPECT_EQ(first["line"], 8);
+  EXPECT_EQ(first["kind"], "VirtualService");
+  EXPECT_EQ(first["namespace"], "bookinfo");
+  EXPECT_EQ(first["name"], "ratings");
+  EXPECT_EQ(first["field"], "spec.http[0].timout");
+  EXPECT_EQ(first["severity"], "error");
+  EXPECT_EQ(first["message"], "unknown field \"spec.http[0].timout\"");
+  EXPECT_EQ(first.size(), 8u);
+  EXPECT_EQ(list[3]["severity"], "warning");
+  EXPECT_EQ(list[3]["kind"], "Deployment");
+}
+
+TEST(SluicectlValidate, WarningsAloneExitZero) {
+  CliRun r = sluicectl("validate " + kFixtures + "ignored.yaml");
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_NE(r.out.find(":1: warning: Deployment bookinfo/reviews-v1: ignored"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("0 errors, 1 warning\n"), std::string::npos) << r.out;
+}
+
+TEST(SluicectlValidate, MalformedYamlHasAPosition) {
+  CliRun r = sluicectl("validate " + kFixtures + "malformed.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.out.rfind(kFixtures + "malformed.yaml:5: error: malformed YAML: ", 0), 0u) << r.out;
+}
+
+TEST(SluicectlValidate, ReadsDirectories) {
+  CliRun r = sluicectl("validate " + kFixtures);
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.out.find("5 errors, 1 warning\n"), std::string::npos) << r.out;
+}
+
+TEST(SluicectlValidate, MissingFileIsAnError) {
+  CliRun r = sluicectl("validate " + kFixtures + "does-not-exist.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.out.find("does-not-exist.yaml: error: cannot read"), std::string::npos) << r.out;
+}
+
+TEST(SluicectlValidate, UsageErrorsExitTwo) {
+  EXPECT_EQ(sluicectl("validate").exitCode, 2);
+  EXPECT_EQ(sluicectl("validate --output xml " + kFixtures + "valid.yaml").exitCode, 2);
+  EXPECT_EQ(sluicectl("").exitCode, 2);
+  EXPECT_EQ(sluicectl("frobnicate").exitCode, 2);
+  EXPECT_EQ(sluicectl("--help").exitCode, 0);
+}
+
+}  // namespace
