@@ -61,14 +61,20 @@ void checkConflictingHosts(const model::Snapshot& snap, const model::MeshSetting
     std::stable_sort(owners.begin(), owners.end(),
                      [](const Owner& a, const Owner& b) { return olderThan(a.vs, b.vs); });
     const auto& winner = *owners.front().vs;
+    std::string all;
+    for (const auto& o : owners) {
+      all += (all.empty() ? "" : ",") + objectName(o.vs->meta);
+    }
     for (size_t i = 1; i < owners.size(); ++i) {
       const auto& vs = *owners[i].vs;
       Reporter r(out, "VirtualService", vs.meta, vs.source);
       r.warning(index("spec.hosts", owners[i].hostIndex),
-                "IST0109 ConflictingMeshGatewayVirtualServiceHosts: host " + quote(host) +
-                    " is also defined by VirtualService " + objectName(winner.meta) +
-                    " for the mesh; sidecars keep only the oldest one (" + objectName(winner.meta) +
-                    "), so this VirtualService is ignored for that host");
+                "IST0109 ConflictingMeshGatewayVirtualServiceHosts: The VirtualServices " + all +
+                    " associated with mesh gateway define the same host " + quote(host) +
+                    " which can lead to undefined behavior. Sidecars keep the oldest, " +
+                    objectName(winner.meta) +
+                    ", and ignore this one for that host. This can be fixed by merging the conflicting "
+                    "VirtualServices into a single resource.");
     }
   }
 }

@@ -54,7 +54,7 @@ TEST(ConflictingHosts, OldestWins) {
   auto newer = messagesFor(d, "newer");
   ASSERT_EQ(newer.size(), 1u) << dump(d);
   EXPECT_NE(newer[0].find("spec.hosts[0]: IST0109"), std::string::npos) << newer[0];
-  EXPECT_NE(newer[0].find("default/older"), std::string::npos) << newer[0];
+  EXPECT_NE(newer[0].find("keep the oldest, default/older,"), std::string::npos) << newer[0];
   EXPECT_FALSE(d.hasErrors());
 }
 
