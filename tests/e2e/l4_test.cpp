@@ -221,6 +221,40 @@ TEST_F(L4Test, AgentRestartAdoptsPinsAndKeepsLiveConnectionCounts) {
   EXPECT_EQ(run.byPeer(), (Counts{{kTarget, kNew}})) << run.summary();
 }
 
+// connectionPool.tcp.maxConnections is a per-backend limit for the node: with 2 pods and a pool of
+// 5, ten held connections fill both, the next connect() is refused, and closing them frees the pool.
+TEST_F(L4Test, MaxConnectionsRefusesBeyondThePoolAndRecovers) {
+  auto& w1 = server("web-1", {{"app", "web"}});
+  auto& w2 = server("web-2", {{"app", "web"}});
+  auto& holder = client("holder");
+  auto& c = client("client");
+  const std::string dr = R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web, namespace: e2e}
+spec:
+  host: web
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 5}
+)";
+  startAgent(webConfig({&w1, &w2}, dr));
+  Process* holding = nullptr;
+  auto held = holdConnections(*topo_, holder, kTarget, 10, &holding);
+  ASSERT_EQ(held.byPod(), (Counts{{"web-1", 5}, {"web-2", 5}})) << held.summary();
+
+  auto full = runClient(*topo_, c, ClientSpec(kTarget, 3).timeout(1000));
+  EXPECT_EQ(full.errors(), (std::map<int, int>{{ECONNREFUSED, 3}})) << full.summary();
+
+  holding->stop();
+  ClientRun after;
+  EXPECT_TRUE(waitUntil(deadlineIn(std::chrono::milliseconds(5000)), [&] {
+    after = connect(c, kTarget, 10);
+    return after.failures() == 0;
+  })) << "the pool was not released: " << after.summary();
+  auto counts = after.byPod();
+  EXPECT_EQ(counts["web-1"] + counts["web-2"], 10) << after.summary();
+}
+
 TEST_F(L4Test, SourceIpConsistentHashSticksPerClient) {
   std::vector<const Pod*> backends;
   for (int i = 1; i <= 4; ++i) backends.push_back(&server("web-" + std::to_string(i), {{"app", "web"}}));
