@@ -27,6 +27,24 @@ bool bindsMesh(const std::vector<std::string>& gateways) {
          std::find(gateways.begin(), gateways.end(), kMeshGateway) != gateways.end();
 }
 
+template <typename Route>
+bool anyMatchNamesMesh(const std::vector<Route>& routes) {
+  for (const auto& r : routes) {
+    for (const auto& m : r.match) {
+      if (std::find(m.gateways.begin(), m.gateways.end(), kMeshGateway) != m.gateways.end()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Istio indexes a VirtualService under every gateway it or one of its match blocks names.
+bool appliesToMesh(const model::VirtualService& vs) {
+  return bindsMesh(vs.spec.gateways) || anyMatchNamesMesh(vs.spec.http) ||
+         anyMatchNamesMesh(vs.spec.tls) || anyMatchNamesMesh(vs.spec.tcp);
+}
+
 // The config-time part of a match block: does it exist for this listener port and this client?
 struct BlockScope {
   std::optional<uint32_t> port;
@@ -191,6 +209,9 @@ void Compiler::indexVirtualServices() {
            std::tie(b->meta.creationTimestamp, b->meta.name, b->meta.ns);
   });
   for (const auto* vs : ordered) {
+    if (!appliesToMesh(*vs)) {
+      continue;  // gateway-only: sidecars never see it, so it cannot shadow a mesh one
+    }
     for (const auto& h : vs->spec.hosts) {
       if (h.starts_with("*")) {
         vsWildcard_.emplace_back(h, vs);

@@ -370,6 +370,129 @@ TEST(CompileProtocols, TlsRoutesNeedTheProxyAndUdpIgnoresRoutes) {
             action({{group("a", 53) + "|udp", 1}}));
 }
 
+TEST(CompileSelection, OldestVirtualServiceWinsAndMeshBindingCounts) {
+  auto s = reviews();
+  auto newer = virtualService("default", "a-newer", {fqdn("reviews")}, "2026-02-01T00:00:00Z");
+  newer.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v2")}));
+  auto older = virtualService("default", "z-older", {fqdn("reviews")}, "2026-01-01T00:00:00Z");
+  older.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v1")}));
+  auto gatewayOnly = virtualService("default", "gw", {fqdn("reviews")}, "2025-01-01T00:00:00Z");
+  gatewayOnly.spec.gateways = {"istio-system/ingress"};
+  gatewayOnly.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v3")}));
+  s.virtualServices = {newer, older, gatewayOnly};
+  // Sidecars see only mesh-bound VirtualServices, and among those the oldest owns the host.
+  auto p = compile(s, {});
+  EXPECT_EQ(findFrontend(p, "10.96.0.10:9080/tcp")->defaultRoute,
+            action({{group("reviews", 9080, "v1"), 100}}));
+
+  // A match block naming mesh binds the VirtualService for that block only.
+  s.virtualServices = {gatewayOnly};
+  s.virtualServices[0].spec.tcp.insert(s.virtualServices[0].spec.tcp.begin(),
+                                       tcpRoute({to(fqdn("reviews"), "v2")}, {l4Match(9080)}));
+  s.virtualServices[0].spec.tcp[0].match[0].gateways = {"mesh"};
+  p = compile(s, {});
+  EXPECT_EQ(findFrontend(p, "10.96.0.10:9080/tcp")->defaultRoute,
+            action({{group("reviews", 9080, "v2"), 100}}));
+}
+
+TEST(CompileSelection, WildcardHostsAndRuleNamespaces) {
+  auto s = reviews();
+  s.destinationRules.clear();
+  s.destinationRules.push_back(destinationRule("default", "all", "*.default.svc.cluster.local", {},
+                                               policy(simpleLb(model::SimpleLB::Random))));
+  auto p = compile(s, {});
+  EXPECT_EQ(p.groups.at(group("reviews", 9080)).lb, plan::LbPolicy::Random);
+
+  // An exact host beats the wildcard; within it the service's namespace beats another one.
+  s.destinationRules.push_back(destinationRule("other", "reviews", fqdn("reviews"), {},
+                                               policy(simpleLb(model::SimpleLB::Passthrough))));
+  s.destinationRules.push_back(destinationRule("default", "reviews", fqdn("reviews"), {},
+                                               policy(simpleLb(model::SimpleLB::RoundRobin))));
+  p = compile(s, {});
+  EXPECT_EQ(p.groups.at(group("reviews", 9080)).lb, plan::LbPolicy::RoundRobin);
+
+  auto vs = virtualService("default", "wild", {"*.default.svc.cluster.local"});
+  vs.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "", 100, 9080)}));
+  s.services.push_back(service("default", "ratings", {"10.96.0.30"}, {servicePort("tcp", 9080)}));
+  s.virtualServices.push_back(vs);
+  p = compile(s, {});
+  EXPECT_EQ(findFrontend(p, "10.96.0.30:9080/tcp")->defaultRoute,
+            action({{group("reviews", 9080), 100}}));
+}
+
+TEST(CompileSelection, RulesOfOneNamespaceMerge) {
+  auto s = reviews();
+  s.destinationRules.clear();
+  auto first = destinationRule("default", "a", fqdn("reviews"), {subset("v1", {{"version", "v1"}})},
+                               policy(simpleLb(model::SimpleLB::RoundRobin)));
+  auto second = destinationRule("default", "b", fqdn("reviews"),
+                                {subset("v1", {{"version", "v3"}}), subset("v2", {{"version", "v2"}})},
+                                policy(simpleLb(model::SimpleLB::Random)));
+  s.destinationRules = {second, first};
+  auto vs = virtualService("default", "reviews", {fqdn("reviews")});
+  vs.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v1", 1), to(fqdn("reviews"), "v2", 1)}));
+  s.virtualServices.push_back(vs);
+  auto p = compile(s, {});
+  // Same creation time: name order; "a" comes first, so its policy and its v1 win.
+  EXPECT_EQ(p.groups.at(group("reviews", 9080, "v1")).lb, plan::LbPolicy::RoundRobin);
+  EXPECT_EQ(p.groups.at(group("reviews", 9080, "v1")).backends,
+            std::vector<std::string>{"10.0.0.1:8080"});
+  EXPECT_EQ(p.groups.at(group("reviews", 9080, "v2")).backends,
+            std::vector<std::string>{"10.0.0.2:8080"});
+}
+
+TEST(CompileBackends, SubsetsNeedTheEndpointsPod) {
+  auto s = reviews();
+  s.endpointSlices[0].endpoints[0].targetRef.reset();  // v1's endpoint no longer names its pod
+  auto vs = virtualService("default", "reviews", {fqdn("reviews")});
+  vs.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v1")}));
+  s.virtualServices.push_back(vs);
+  auto p = compile(s, {});
+  EXPECT_TRUE(p.groups.at(group("reviews", 9080, "v1")).backends.empty());
+  EXPECT_EQ(findFrontend(p, "10.96.0.10:9080/tcp")->defaultRoute,
+            action({{group("reviews", 9080, "v1"), 100}}));
+}
+
+TEST(CompileProtocols, ClientClassNeedingL7SendsTheFrontendToTheProxy) {
+  auto s = reviews();
+  s.services[0].spec.ports[0].name = "http";
+  s.pods.push_back(pod("default", "sleep", {{"app", "sleep"}}));
+  auto vs = virtualService("default", "reviews", {fqdn("reviews")});
+  model::HTTPMatchRequest bySource;
+  bySource.sourceLabels = {{"app", "sleep"}};
+  bySource.uri = model::StringMatch{model::StringMatch::Kind::Prefix, "/v2"};
+  vs.spec.http.push_back(httpRoute({httpTo(fqdn("reviews"), "v2")}, {bySource}));
+  vs.spec.http.push_back(httpRoute({httpTo(fqdn("reviews"), "v1")}));
+  s.virtualServices.push_back(vs);
+  auto p = compile(s, {});
+  EXPECT_EQ(p.frontends[0].mode, plan::FrontendMode::L7Proxy);
+  EXPECT_EQ(p.frontends[0].reason, "for clients app=sleep: http[0] matches on request attributes");
+
+  // Without the uri match the sleep class just gets its own kernel route.
+  s.virtualServices[0].spec.http[0].match[0].uri.reset();
+  p = compile(s, {});
+  EXPECT_EQ(p.frontends[0].mode, plan::FrontendMode::Kernel);
+  EXPECT_EQ(p.frontends[0].defaultRoute, action({{group("reviews", 9080, "v1"), 100}}));
+  EXPECT_EQ(p.frontends[0].byClientClass.at("app=sleep"),
+            action({{group("reviews", 9080, "v2"), 100}}));
+}
+
+TEST(CompileProtocols, UnnamedPortTakesHttpRoutesWhenThereAreAny) {
+  auto s = reviews();
+  s.services[0].spec.ports[0].name = "";
+  auto vs = virtualService("default", "reviews", {fqdn("reviews")});
+  model::HTTPMatchRequest m;
+  m.method = model::StringMatch{model::StringMatch::Kind::Exact, "GET"};
+  vs.spec.http.push_back(httpRoute({httpTo(fqdn("reviews"), "v2")}, {m}));
+  vs.spec.tcp.push_back(tcpRoute({to(fqdn("reviews"), "v1")}));
+  s.virtualServices.push_back(vs);
+  auto p = compile(s, {});
+  EXPECT_EQ(p.frontends[0].mode, plan::FrontendMode::L7Proxy);
+  s.virtualServices[0].spec.http.clear();
+  p = compile(s, {});
+  EXPECT_EQ(p.frontends[0].defaultRoute, action({{group("reviews", 9080, "v1"), 100}}));
+}
+
 TEST(CompileDeterminism, SameInputSameText) {
   auto s = reviews();
   s.destinationRules[0].spec.trafficPolicy = policy(maglevLb(251));
