@@ -61,12 +61,22 @@ void checkConflictingHosts(const model::Snapshot& snap, const model::MeshSetting
     std::stable_sort(owners.begin(), owners.end(),
                      [](const Owner& a, const Owner& b) { return olderThan(a.vs, b.vs); });
     const auto& winner = *owners.front().vs;
+    // The same namespace/name twice is one object given twice (a later apply replaces it), not a conflict.
+    std::set<std::string> names;
     std::string all;
     for (const auto& o : owners) {
-      all += (all.empty() ? "" : ",") + objectName(o.vs->meta);
+      if (names.insert(objectName(o.vs->meta)).second) {
+        all += (all.empty() ? "" : ",") + objectName(o.vs->meta);
+      }
+    }
+    if (names.size() < 2) {
+      continue;
     }
     for (size_t i = 1; i < owners.size(); ++i) {
       const auto& vs = *owners[i].vs;
+      if (objectName(vs.meta) == objectName(winner.meta)) {
+        continue;
+      }
       Reporter r(out, "VirtualService", vs.meta, vs.source);
       r.warning(index("spec.hosts", owners[i].hostIndex),
                 "IST0109 ConflictingMeshGatewayVirtualServiceHosts: The VirtualServices " + all +

@@ -69,6 +69,17 @@ TEST(ConflictingHosts, TiesBreakByNamespaceThenName) {
   EXPECT_EQ(messagesFor(d, "a").size(), 1u) << dump(d);
 }
 
+TEST(ConflictingHosts, SameObjectTwiceIsNoConflict) {
+  model::Snapshot snap = withRegistry();
+  snap.virtualServices.push_back(vsFor("default", "reviews", {"reviews"}));
+  snap.virtualServices.push_back(vsFor("default", "reviews", {"reviews"}));
+  EXPECT_TRUE(validateSnapshot(snap, kMesh).empty());
+  snap.virtualServices.push_back(vsFor("default", "zzz", {"reviews"}));
+  auto d = validateSnapshot(snap, kMesh);
+  EXPECT_EQ(d.warningCount(), 1u) << dump(d);
+  EXPECT_EQ(messagesFor(d, "zzz").size(), 1u) << dump(d);
+}
+
 TEST(ConflictingHosts, NotReportedWithoutRegistry) {
   model::Snapshot snap;
   snap.virtualServices.push_back(vsFor("default", "a", {"reviews"}));
