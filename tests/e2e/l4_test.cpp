@@ -101,6 +101,20 @@ TEST_F(L4Test, VipIsRewrittenToPodAndGetpeernameReturnsVip) {
   EXPECT_EQ(run.byPeer(), (Counts{{kTarget, 20}})) << run.summary();
 }
 
+// Only enrolled workloads are translated: a pod whose process is outside every enrolled cgroup (it
+// stays in the test's own) reaches the VIP as the raw address, which leads nowhere.
+TEST_F(L4Test, UnenrolledWorkloadIsNotTranslated) {
+  auto& web = server("web-1", {{"app", "web"}});
+  auto& enrolled = client("client");
+  auto& outsider = topo_->addPod("outsider", {{"app", "client"}}, false, kNs);
+  startAgent(webConfig({&web}));
+
+  auto in = connect(enrolled, kTarget, 5);
+  EXPECT_EQ(in.byPod(), (Counts{{"web-1", 5}})) << in.summary();
+  auto out = runClient(*topo_, outsider, ClientSpec(kTarget, 2).timeout(3000));
+  EXPECT_EQ(out.errors(), (std::map<int, int>{{EHOSTUNREACH, 2}})) << out.summary();
+}
+
 TEST_F(L4Test, WeightedTcpRouteSplits80To20) {
   auto& v1 = server("web-v1", {{"app", "web"}, {"version", "v1"}});
   auto& v2 = server("web-v2", {{"app", "web"}, {"version", "v2"}});
