@@ -111,18 +111,24 @@ bool hasHttpLimits(const model::HTTPSettings& h) {
 
 // The first route feature that needs the proxy, or "" when a connection-level decision is enough.
 std::string l7Feature(const model::HTTPRoute& r) {
-  if (r.redirect) return "redirect";
-  if (r.directResponse) return "directResponse";
-  if (r.delegate) return "delegate";
-  if (r.rewrite) return "rewrite";
-  if (r.timeout) return "timeout";
-  if (r.retries && r.retries->attempts > 0 && !isDefaultRetryPolicy(*r.retries)) return "retries";
-  if (r.fault) return "fault injection";
-  if (r.mirror || !r.mirrors.empty()) return "mirroring";
-  if (r.corsPolicy) return "corsPolicy";
-  if (r.headers) return "header operations";
-  for (const auto& d : r.route) {
-    if (d.headers) return "header operations";
+  const std::pair<bool, const char*> features[] = {
+      {r.redirect.has_value(), "redirect"},
+      {r.directResponse.has_value(), "directResponse"},
+      {r.delegate.has_value(), "delegate"},
+      {r.rewrite.has_value(), "rewrite"},
+      {r.timeout.has_value(), "timeout"},
+      {r.retries && r.retries->attempts > 0 && !isDefaultRetryPolicy(*r.retries), "retries"},
+      {r.fault.has_value(), "fault injection"},
+      {r.mirror || !r.mirrors.empty(), "mirroring"},
+      {r.corsPolicy.has_value(), "corsPolicy"},
+      {r.headers || std::any_of(r.route.begin(), r.route.end(),
+                                [](const auto& d) { return d.headers.has_value(); }),
+       "header operations"},
+  };
+  for (const auto& [used, name] : features) {
+    if (used) {
+      return name;
+    }
   }
   return "";
 }
@@ -360,29 +366,22 @@ plan::RouteAction Compiler::toService(const FrontendContext& f) {
 plan::RouteAction Compiler::split(const FrontendContext& f,
                                   const std::vector<WeightedDestination>& dests) {
   plan::RouteAction action;
-  bool anyKnown = false;
+  std::set<std::string> nowhere;
   for (const auto& wd : dests) {
     // One destination takes everything whatever its weight; among several, weight 0 means none.
-    uint32_t weight = dests.size() == 1 ? 1 : static_cast<uint32_t>(std::max(0, wd.weight));
-    if (dests.size() == 1 && wd.weight > 0) {
-      weight = static_cast<uint32_t>(wd.weight);
-    }
+    const uint32_t weight =
+        wd.weight > 0 ? static_cast<uint32_t>(wd.weight) : (dests.size() == 1 ? 1u : 0u);
     if (weight == 0) {
       continue;
     }
     std::string group;
     if (auto g = destinationGroup(f, *wd.destination)) {
       group = *g;
-      anyKnown = true;
     } else {
       // Envoy fails this share of connections (no such cluster); an empty group does the same.
       const uint32_t port = wd.destination->port.value_or(static_cast<uint32_t>(f.port->port));
       group = groupName(port, wd.destination->subset, wd.destination->host, f);
-      if (!plan_.groups.count(group)) {
-        plan::BackendGroup empty;
-        empty.name = group;
-        plan_.groups.emplace(group, std::move(empty));
-      }
+      nowhere.insert(group);
     }
     auto same = std::find_if(action.split.begin(), action.split.end(),
                              [&](const auto& wg) { return wg.group == group; });
@@ -392,8 +391,13 @@ plan::RouteAction Compiler::split(const FrontendContext& f,
       action.split.push_back({group, weight});
     }
   }
-  if (!anyKnown) {
-    action.split.clear();
+  if (nowhere.size() == action.split.size()) {
+    return {};  // nothing exists: refuse outright
+  }
+  for (const auto& name : nowhere) {
+    plan::BackendGroup empty;
+    empty.name = name;
+    plan_.groups.emplace(name, std::move(empty));
   }
   return action;
 }

@@ -175,6 +175,8 @@ TEST(CompileRoutes, MissingSubsetOrHostFailsItsShare) {
   s.virtualServices[0].spec.tcp[0] = tcpRoute({to(fqdn("reviews"), "v9", 1), to(fqdn("x"), "", 1)});
   p = compile(s, {});
   EXPECT_TRUE(findFrontend(p, "10.96.0.10:9080/tcp")->defaultRoute.split.empty());
+  EXPECT_EQ(p.groups.count(group("reviews", 9080, "v9")), 0u);
+  EXPECT_EQ(p.groups.count(group("x", 9080)), 0u);
 }
 
 TEST(CompileRoutes, FirstMatchWinsAndDefaultRouteWhenNoneMatches) {
