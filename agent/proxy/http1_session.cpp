@@ -198,6 +198,7 @@ Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestin
   parser_.data = this;
   http_parser_init(&respParser_, HTTP_RESPONSE);
   respParser_.data = this;
+  routeTimer_ = evtimer_new(server_.base(), onRouteTimeout, this);
   bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
   bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
   bufferevent_enable(down_, EV_READ | EV_WRITE);
@@ -211,6 +212,7 @@ Http1Session::~Http1Session() {
     evbuffer_free(ex_.pendingBody);
   }
   up_.reset();
+  event_free(routeTimer_);
   bufferevent_free(down_);
 }
 
@@ -409,9 +411,14 @@ int Http1Session::reqMessageComplete(http_parser* p) {
   auto* s = sessionOf(p);
   auto& ex = s->ex_;
   ex.requestDone = true;
-  if (ex.routed && ex.decision.kind == Decision::Kind::Forward && !ex.responseDone && s->up_ &&
-      ex.chunkedRequest) {
+  bool forwarding = ex.routed && ex.decision.kind == Decision::Kind::Forward && !ex.responseDone;
+  if (forwarding && s->up_ && ex.chunkedRequest) {
     evbuffer_add(s->upstreamSink(), "0\r\n\r\n", 5);
+  }
+  if (forwarding && ex.decision.route->timeout.count() > 0) {
+    auto ms = ex.decision.route->timeout.count();
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    evtimer_add(s->routeTimer_, &tv);
   }
   s->waitingResponse_ = true;
   http_parser_pause(p, 1);
@@ -906,10 +913,28 @@ int Http1Session::respMessageComplete(http_parser* p) {
   return 0;
 }
 
+void Http1Session::onRouteTimeout(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_ || s->ex_.responseDone) {
+    return;
+  }
+  ++s->server_.mutableCounters().upstreamTimeouts;
+  if (s->ex_.responseStarted) {
+    s->close();  // Envoy resets the stream; for HTTP/1.1 that is the connection
+    return;
+  }
+  s->up_.reset();
+  s->localReply(504, "upstream request timeout", false);
+  if (!s->closing_ && s->finishExchange()) {
+    s->feed();
+  }
+}
+
 // ------------------------------------------------------------------ endings
 
 bool Http1Session::finishExchange() {
   bool keepAlive = ex_.keepAlive && !ex_.closeAfter;
+  evtimer_del(routeTimer_);
   if (ex_.routed) {
     Router::release(ex_.decision);
   }
@@ -991,6 +1016,7 @@ void Http1Session::close() {
     return;
   }
   closed_ = true;
+  evtimer_del(routeTimer_);
   bufferevent_disable(down_, EV_READ | EV_WRITE);
   if (up_) {
     bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);

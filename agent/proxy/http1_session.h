@@ -87,6 +87,7 @@ class Http1Session {
   static void onUpRead(bufferevent* bev, void* arg);
   static void onUpWrite(bufferevent* bev, void* arg);
   static void onUpEvent(bufferevent* bev, short what, void* arg);
+  static void onRouteTimeout(evutil_socket_t, short, void* arg);
 
   static int reqMessageBegin(http_parser* p);
   static int reqUrl(http_parser* p, const char* at, size_t len);
@@ -138,6 +139,7 @@ class Http1Session {
   bool closed_ = false;
   Exchange ex_;
   std::unique_ptr<UpstreamConn> up_;
+  event* routeTimer_;  // the current exchange's route timeout
   bool upConnected_ = false;
 };
 

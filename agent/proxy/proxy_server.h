@@ -40,6 +40,7 @@ struct ProxyCounters {
   uint64_t badRequests = 0;        // 400 / 501: framing and smuggling defences
   uint64_t headersTooLarge = 0;    // 431
   uint64_t upstreamConnectFailures = 0;
+  uint64_t upstreamTimeouts = 0;   // 504 UT: the route timeout expired
   uint64_t upstreamConnectionsOpened = 0;
   uint64_t upstreamConnectionsReused = 0;
   uint64_t upgrades = 0;

@@ -773,6 +773,9 @@ class Builder {
     }
 
     out.authority = compileHeaders(r.headers, out.requestOps, out.responseOps);
+    if (r.timeout) {
+      out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*r.timeout);
+    }
     if (r.rewrite) {
       if (!r.rewrite->uri.empty()) {
         out.rewrite.uri = r.rewrite->uri;

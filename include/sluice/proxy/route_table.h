@@ -12,6 +12,7 @@
 #include <re2/re2.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -138,6 +139,9 @@ struct Route {
   HeaderOps requestOps;   // route level, plus a single destination's ops appended after
   HeaderOps responseOps;
   std::string authority;  // rewrite.authority > headers set[host] > add[host] (Istio precedence)
+  // Route timeout, from the end of the request to the end of the response (Envoy's route timeout);
+  // zero means none, Istio's default.
+  std::chrono::milliseconds timeout{0};
 };
 
 // The routes one client class sees on one listener: indexes into Listener::routes, each with the

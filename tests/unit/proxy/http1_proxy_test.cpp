@@ -663,6 +663,29 @@ TEST_F(ProxyTest, MissingClusterAndDeadEndpointAnswer503) {
   EXPECT_EQ(k.upstreamConnectFailures, 3u);  // the first attempt and Istio's 2 default retries
 }
 
+TEST_F(ProxyTest, RouteTimeoutAnswers504) {
+  uint16_t silentPort;
+  int silent = listenLoopback(silentPort);  // completes handshakes, never answers
+  service("svc", kVip, 80, silentPort);
+  service("a", "10.96.0.2", 80, a_.port());
+  auto& slow = route();
+  slow.match.emplace_back();
+  slow.match[0].uri = StringMatch{K::Prefix, "/slow"};
+  slow.timeout = std::chrono::milliseconds(200);
+  slow.route = {to("svc")};
+  route().route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto start = std::chrono::steady_clock::now();
+  auto r = c.one(get("/slow"));
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, "upstream request timeout");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+  EXPECT_EQ(c.one(get("/fast")).status, 200);  // the client connection stays usable
+  EXPECT_EQ(counters().upstreamTimeouts, 1u);
+  ::close(silent);
+}
+
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
   class NoHandoff : public OriginalDstResolver {
     std::optional<OriginalDestination> resolve(const sockaddr_storage&) override {
