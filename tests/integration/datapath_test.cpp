@@ -12,13 +12,16 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -382,6 +385,119 @@ TEST_F(DatapathTest, RestartReadoptsPinnedMapsAndIds) {
   struct stat pin {};
   EXPECT_NE(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
 }
+
+#ifdef SLUICE_AGENT_PATH
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void writeAtomic(const std::string& path, const std::string& text) {
+  {
+    std::ofstream out(path + ".tmp");
+    out << text;
+  }
+  ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+}
+
+// A Service 10.96.7.7:80 → 8080 on the given backend addresses (indexes into kBackendIps).
+std::string meshYaml(const std::vector<int>& backends) {
+  std::string y =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: it\nspec:\n"
+      "  clusterIP: \"10.96.7.7\"\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n"
+      "    protocol: TCP\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n"
+      "  name: web-1\n  namespace: it\n  labels:\n    kubernetes.io/service-name: web\n"
+      "addressType: IPv4\nports:\n- name: http\n  port: 8080\n  protocol: TCP\nendpoints:\n";
+  for (int b : backends) {
+    y += std::string("- addresses: [\"") + kBackendIps[b] +
+         "\"]\n  conditions: {ready: true, serving: true, terminating: false}\n";
+  }
+  return y;
+}
+
+// Waits (bounded) until the ready file says `generation want`.
+bool waitGeneration(const std::string& readyFile, int want, pid_t agent) {
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline) {
+    if (readAll(readyFile) == "generation " + std::to_string(want) + "\n") {
+      return true;
+    }
+    if (waitpid(agent, nullptr, WNOHANG) == agent) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
+  std::string configDir = mountDir_ + ".config";
+  std::string readyFile = mountDir_ + ".ready";
+  std::string logFile = mountDir_ + ".log";
+  ASSERT_EQ(mkdir(configDir.c_str(), 0755), 0);
+  struct Cleanup {
+    std::string dir, ready, log;
+    ~Cleanup() {
+      std::filesystem::remove_all(dir);
+      std::filesystem::remove(ready);
+      std::filesystem::remove(log);
+    }
+  } cleanup{configDir, readyFile, logFile};
+  writeAtomic(configDir + "/mesh.yaml", meshYaml({0}));
+
+  pid_t agent = fork();
+  ASSERT_GE(agent, 0);
+  if (agent == 0) {
+    int fd = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(SLUICE_AGENT_PATH, SLUICE_AGENT_PATH, "--config-dir", configDir.c_str(), "--bpffs",
+          bpffs_.c_str(), "--enroll", ("it/client=" + cgroup_).c_str(), "--ready-file",
+          readyFile.c_str(), "--log-level", "debug", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{agent};
+
+  ASSERT_TRUE(waitGeneration(readyFile, 1, agent)) << readAll(logFile);
+  for (int i = 0; i < 5; ++i) {
+    Landing l = connectVip();
+    ASSERT_EQ(l.err, 0) << std::strerror(l.err) << "\n" << readAll(logFile);
+    EXPECT_EQ(l.backend, '0');
+  }
+  // A broken document rejects the whole directory: generation 1 keeps serving.
+  writeAtomic(configDir + "/mesh.yaml", meshYaml({1}) + "---\nkind: [unterminated\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(readAll(readyFile), "generation 1\n");
+  EXPECT_NE(readAll(logFile).find("config rejected"), std::string::npos) << readAll(logFile);
+  EXPECT_EQ(connectVip().backend, '0');
+  // Fixed: applied as generation 2.
+  writeAtomic(configDir + "/mesh.yaml", meshYaml({1}));
+  ASSERT_TRUE(waitGeneration(readyFile, 2, agent)) << readAll(logFile);
+  EXPECT_EQ(connectVip().backend, '1');
+
+  // SIGTERM: clean exit, pins stay, links go (the VIP is no longer translated).
+  ASSERT_EQ(kill(agent, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(agent, &status, 0), agent);
+  reaper.pid = 0;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readAll(logFile);
+  struct stat pin {};
+  EXPECT_EQ(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
+  EXPECT_EQ(connectVip().err, ENETUNREACH);
+
+  std::string cmd = std::string(SLUICE_AGENT_PATH) + " uninstall --bpffs " + bpffs_ + " >/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_NE(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
+}
+#endif
 
 }  // namespace
 }  // namespace sluice::dataplane
