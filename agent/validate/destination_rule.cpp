@@ -318,15 +318,19 @@ void checkLoadBalancer(Reporter& r, const std::string& p, const model::LoadBalan
 void checkTls(Reporter& r, const std::string& p, const std::string& ns, const model::ClientTLSSettings& tls) {
   constexpr std::string_view kConfigMap = "configmap://";
   if (tls.credentialName.starts_with(kConfigMap)) {
-    // configmap://<name> or configmap://<ns>/<name>; only the object's own namespace is allowed.
+    // credentials.ParseResourceName: configmap://<ns>/<name>, namespace required (unlike kubernetes://),
+    // and only the object's own namespace may be read.
     std::string_view rest = std::string_view(tls.credentialName).substr(kConfigMap.size());
     auto slash = rest.find('/');
-    std::string_view refNs = slash == std::string_view::npos ? std::string_view(ns) : rest.substr(0, slash);
-    std::string_view name = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
-    if (name.empty() || name.find('/') != std::string_view::npos) {
-      r.error(field(p, "credentialName"),
-              "invalid configmap:// credentialName: invalid resource name " + quote(tls.credentialName));
-    } else if (refNs != ns || ns.empty()) {
+    const std::string bad =
+        "invalid configmap:// credentialName: invalid resource name " + quote(tls.credentialName);
+    if (slash == std::string_view::npos) {
+      r.error(field(p, "credentialName"), bad + ". Expected namespace and name");
+    } else if (slash == 0) {
+      r.error(field(p, "credentialName"), bad + ". Expected namespace");
+    } else if (rest.substr(slash + 1, rest.find('/', slash + 1) - slash - 1).empty()) {
+      r.error(field(p, "credentialName"), bad + ". Expected name");
+    } else if (rest.substr(0, slash) != ns || ns.empty()) {
       r.error(field(p, "credentialName"),
               "invalid configmap:// credentialName: namespace must match the configuration namespace " +
                   quote(ns));

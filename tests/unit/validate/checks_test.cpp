@@ -130,7 +130,8 @@ TEST(Checks, Labels) {
 }
 
 TEST(Checks, RegexFollowsGoSyntax) {
-  for (const char* ok : {"^/service/([^/]+)(/.*)$", "(?i)abc", "(?P<n>x)", "(?<n>x)", "\\pL", "[[:word:]]", "\\\\C"}) {
+  for (const char* ok :
+       {"^/service/([^/]+)(/.*)$", "(?i)abc", "(?P<n>x)", "(?<n>x)", "\\pL", "[[:word:]]", "\\\\C"}) {
     EXPECT_FALSE(checkRegex(ok, "uri")) << ok;
   }
   for (const char* bad : {"*", "?", "[", "(abc", "x**", "a{1001}", "\\C", "\\Z", "(?=x)", "\\1"}) {
