@@ -45,10 +45,8 @@ PortProtocol portProtocol(const model::ServicePort& port) {
       return *p;
     }
   }
+  // "grpc-web" needs no special case: its prefix "grpc" is HTTP too.
   const std::string name = lower(port.name);
-  if (name.starts_with("grpc-web")) {
-    return PortProtocol::Http;
-  }
   if (auto p = parseName(name.substr(0, name.find('-')))) {
     return *p;
   }
