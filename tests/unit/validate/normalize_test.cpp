@@ -248,8 +248,35 @@ void expectSameNormalizedFields(const model::Snapshot& a, const model::Snapshot&
     }
     EXPECT_EQ(x.trafficPolicy->connectionPool->tcp->connectTimeout,
               y.trafficPolicy->connectionPool->tcp->connectTimeout);
-    EXPECT_EQ(x.trafficPolicy->outlierDetection.has_value(), y.trafficPolicy->outlierDetection.has_value());
-    EXPECT_EQ(x.subsets.size(), y.subsets.size());
+    ASSERT_EQ(x.trafficPolicy->outlierDetection.has_value(), y.trafficPolicy->outlierDetection.has_value());
+    if (const auto& od = x.trafficPolicy->outlierDetection) {
+      EXPECT_EQ(od->consecutive5xxErrors, y.trafficPolicy->outlierDetection->consecutive5xxErrors);
+      EXPECT_EQ(od->interval, y.trafficPolicy->outlierDetection->interval);
+      EXPECT_EQ(od->baseEjectionTime, y.trafficPolicy->outlierDetection->baseEjectionTime);
+      EXPECT_EQ(od->maxEjectionPercent, y.trafficPolicy->outlierDetection->maxEjectionPercent);
+    }
+    ASSERT_EQ(x.trafficPolicy->portLevelSettings.size(), y.trafficPolicy->portLevelSettings.size());
+    for (size_t k = 0; k < x.trafficPolicy->portLevelSettings.size(); ++k) {
+      const auto& px = x.trafficPolicy->portLevelSettings[k];
+      const auto& py = y.trafficPolicy->portLevelSettings[k];
+      EXPECT_EQ(px.loadBalancer->simple, py.loadBalancer->simple);
+      EXPECT_EQ(px.loadBalancer->consistentHash.has_value(), py.loadBalancer->consistentHash.has_value());
+      EXPECT_EQ(px.connectionPool->tcp->connectTimeout, py.connectionPool->tcp->connectTimeout);
+      EXPECT_EQ(px.connectionPool->http->idleTimeout, py.connectionPool->http->idleTimeout);
+    }
+    ASSERT_EQ(x.subsets.size(), y.subsets.size());
+    for (size_t k = 0; k < x.subsets.size(); ++k) {
+      const auto& sx = x.subsets[k].trafficPolicy;
+      const auto& sy = y.subsets[k].trafficPolicy;
+      ASSERT_EQ(sx.has_value(), sy.has_value());
+      if (sx) {
+        EXPECT_EQ(sx->loadBalancer.has_value(), sy->loadBalancer.has_value());
+        EXPECT_EQ(sx->connectionPool.has_value(), sy->connectionPool.has_value());
+        if (sx->loadBalancer) {
+          EXPECT_EQ(sx->loadBalancer->simple, sy->loadBalancer->simple);
+        }
+      }
+    }
   }
 }
 
