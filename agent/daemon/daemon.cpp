@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <sluice/compile/compiler.h>
+#include <sluice/dataplane/unique_fd.h>
 #include <sluice/parse/parser.h>
 #include <sluice/validate/normalize.h>
 #include <sluice/validate/validate.h>
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -21,21 +23,7 @@
 namespace sluice::daemon {
 namespace {
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using dataplane::UniqueFd;
 
 Status writeAtomic(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";

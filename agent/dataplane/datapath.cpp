@@ -1,4 +1,5 @@
 #include <sluice/dataplane/datapath.h>
+#include <sluice/dataplane/unique_fd.h>
 
 #include "abi_codec.h"
 #include "libbpf_map_backend.h"
@@ -30,22 +31,6 @@ struct LinkDeleter {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
 };
 using Link = std::unique_ptr<bpf_link, LinkDeleter>;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The maps the agent pins: every map of the object except libbpf's internal .rodata/.bss.
 bool pinned(const bpf_map* map) { return !bpf_map__is_internal(map); }
