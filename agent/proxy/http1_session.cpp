@@ -199,6 +199,7 @@ Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestin
   http_parser_init(&respParser_, HTTP_RESPONSE);
   respParser_.data = this;
   routeTimer_ = evtimer_new(server_.base(), onRouteTimeout, this);
+  faultTimer_ = evtimer_new(server_.base(), onFaultDelay, this);
   bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
   bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
   bufferevent_enable(down_, EV_READ | EV_WRITE);
@@ -213,6 +214,7 @@ Http1Session::~Http1Session() {
   }
   up_.reset();
   event_free(routeTimer_);
+  event_free(faultTimer_);
   bufferevent_free(down_);
 }
 
@@ -392,7 +394,7 @@ int Http1Session::reqHeadersComplete(http_parser* p) {
 int Http1Session::reqBody(http_parser* p, const char* at, size_t len) {
   auto* s = sessionOf(p);
   auto& ex = s->ex_;
-  if (!ex.routed || ex.decision.kind != Decision::Kind::Forward || ex.responseDone || !s->up_) {
+  if (!ex.routed || ex.decision.kind != Decision::Kind::Forward || ex.responseDone) {
     return 0;  // answered locally: the body is read and dropped so the connection stays usable
   }
   evbuffer* sink = s->upstreamSink();
@@ -412,13 +414,11 @@ int Http1Session::reqMessageComplete(http_parser* p) {
   auto& ex = s->ex_;
   ex.requestDone = true;
   bool forwarding = ex.routed && ex.decision.kind == Decision::Kind::Forward && !ex.responseDone;
-  if (forwarding && s->up_ && ex.chunkedRequest) {
+  if (forwarding && ex.chunkedRequest) {
     evbuffer_add(s->upstreamSink(), "0\r\n\r\n", 5);
   }
-  if (forwarding && ex.decision.route->timeout.count() > 0) {
-    auto ms = ex.decision.route->timeout.count();
-    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-    evtimer_add(s->routeTimer_, &tv);
+  if (forwarding && ex.acted) {
+    s->startRouteTimer();
   }
   s->waitingResponse_ = true;
   http_parser_pause(p, 1);
@@ -516,6 +516,40 @@ void Http1Session::dispatch() {
   req.port = dst_.port;
   ex_.decision = server_.router().route(*ex_.table, *listener, req);
   ex_.routed = true;
+  // Body bytes that arrive before an upstream is connected (or during an injected delay) wait here.
+  ex_.pendingBody = evbuffer_new();
+  if (ex_.decision.faultDelay.count() > 0) {
+    auto ms = ex_.decision.faultDelay.count();
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    evtimer_add(faultTimer_, &tv);
+    return;
+  }
+  act();
+}
+
+void Http1Session::onFaultDelay(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_ || s->closing_) {
+    return;
+  }
+  s->act();
+  // A local answer may have completed an exchange whose request was already in.
+  if (!s->closing_ && !s->closed_) {
+    s->feed();
+  }
+}
+
+void Http1Session::startRouteTimer() {
+  auto ms = ex_.decision.route->timeout.count();
+  if (ms > 0) {
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    evtimer_add(routeTimer_, &tv);
+  }
+}
+
+void Http1Session::act() {
+  auto& counters = server_.mutableCounters();
+  ex_.acted = true;
   switch (ex_.decision.kind) {
     case Decision::Kind::Forward:
       forward();
@@ -539,6 +573,10 @@ void Http1Session::dispatch() {
     case Decision::Kind::NoHealthyUpstream:
       ++counters.noHealthyUpstream;
       localReply(503, "no healthy upstream", false);
+      return;
+    case Decision::Kind::FaultAbort:
+      ++counters.faultAborts;
+      localReply(ex_.decision.status, ex_.decision.body, false);
       return;
   }
 }
@@ -591,13 +629,15 @@ void Http1Session::forward() {
     head += "connection: upgrade\r\nupgrade: " + *upgrade + "\r\n";
   }
   head += "\r\n";
-  ex.pendingBody = evbuffer_new();
   if (expectContinue) {
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
     bufferevent_write(down_, kContinue, sizeof(kContinue) - 1);
   }
   http_parser_init(&respParser_, HTTP_RESPONSE);
   respParser_.data = this;
+  if (ex.requestDone) {
+    startRouteTimer();
+  }
   connectUpstream();
 }
 
@@ -935,6 +975,7 @@ void Http1Session::onRouteTimeout(evutil_socket_t, short, void* arg) {
 bool Http1Session::finishExchange() {
   bool keepAlive = ex_.keepAlive && !ex_.closeAfter;
   evtimer_del(routeTimer_);
+  evtimer_del(faultTimer_);
   if (ex_.routed) {
     Router::release(ex_.decision);
   }
@@ -1017,6 +1058,7 @@ void Http1Session::close() {
   }
   closed_ = true;
   evtimer_del(routeTimer_);
+  evtimer_del(faultTimer_);
   bufferevent_disable(down_, EV_READ | EV_WRITE);
   if (up_) {
     bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);

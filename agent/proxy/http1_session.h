@@ -48,6 +48,7 @@ class Http1Session {
     RouteTablePtr table;  // the table this request was routed with (a swap does not affect it)
     Decision decision;
     bool routed = false;
+    bool acted = false;  // the decision was carried out (an injected delay postpones it)
     std::string method;
     std::string url;
     std::string path;
@@ -88,6 +89,7 @@ class Http1Session {
   static void onUpWrite(bufferevent* bev, void* arg);
   static void onUpEvent(bufferevent* bev, short what, void* arg);
   static void onRouteTimeout(evutil_socket_t, short, void* arg);
+  static void onFaultDelay(evutil_socket_t, short, void* arg);
 
   static int reqMessageBegin(http_parser* p);
   static int reqUrl(http_parser* p, const char* at, size_t len);
@@ -107,6 +109,8 @@ class Http1Session {
   bool countHeaderBytes(size_t len);
   uint16_t validateRequest();
   void dispatch();
+  void act();  // carries out the routing decision (after any injected delay)
+  void startRouteTimer();
   void forward();
   void connectUpstream();
   void onUpstreamConnected();
@@ -140,6 +144,7 @@ class Http1Session {
   Exchange ex_;
   std::unique_ptr<UpstreamConn> up_;
   event* routeTimer_;  // the current exchange's route timeout
+  event* faultTimer_;  // the current exchange's injected delay
   bool upConnected_ = false;
 };
 

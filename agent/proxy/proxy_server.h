@@ -37,6 +37,7 @@ struct ProxyCounters {
   uint64_t noHealthyUpstream = 0;  // 503 UH
   uint64_t redirects = 0;
   uint64_t directResponses = 0;
+  uint64_t faultAborts = 0;
   uint64_t badRequests = 0;        // 400 / 501: framing and smuggling defences
   uint64_t headersTooLarge = 0;    // 431
   uint64_t upstreamConnectFailures = 0;

@@ -732,6 +732,25 @@ class Builder {
     }
   }
 
+  // An unset percentage means 0% (istio-semantics §3.6); a delay falls back to the deprecated
+  // integer `percent`.
+  void compileFault(const model::HTTPFaultInjection& f, Route& out) {
+    auto perMillion = [](double percent) {
+      return static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0) * 10000.0 + 0.5);
+    };
+    if (f.delay && f.delay->fixedDelay) {
+      out.fault.delay = std::chrono::duration_cast<std::chrono::milliseconds>(*f.delay->fixedDelay);
+      out.fault.delayPerMillion = f.delay->percentage ? perMillion(*f.delay->percentage)
+                                                      : perMillion(f.delay->percent.value_or(0));
+    }
+    if (f.abort && f.abort->httpStatus) {
+      out.fault.abortStatus = static_cast<uint16_t>(*f.abort->httpStatus);
+      out.fault.abortPerMillion = perMillion(f.abort->percentage.value_or(0));
+    } else if (f.abort && f.abort->grpcStatus) {
+      warn("route " + out.name + ": gRPC fault aborts need HTTP/2, which the proxy does not speak");
+    }
+  }
+
   std::optional<Route> compileRoute(const model::HTTPRoute& r, const std::string& ns,
                                     uint16_t listenerPort) {
     Route out;
@@ -775,6 +794,9 @@ class Builder {
     out.authority = compileHeaders(r.headers, out.requestOps, out.responseOps);
     if (r.timeout) {
       out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*r.timeout);
+    }
+    if (r.fault) {
+      compileFault(*r.fault, out);
     }
     if (r.rewrite) {
       if (!r.rewrite->uri.empty()) {

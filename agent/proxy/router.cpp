@@ -327,6 +327,16 @@ Decision Router::route(const RouteTable& table, const Listener& listener, const 
     return d;
   }
   const Route& r = *d.route;
+  // The fault filter runs before the router: delay and abort are independent draws.
+  if (r.fault.delayPerMillion > 0 && nextRandom() % 1000000 < r.fault.delayPerMillion) {
+    d.faultDelay = r.fault.delay;
+  }
+  if (r.fault.abortPerMillion > 0 && nextRandom() % 1000000 < r.fault.abortPerMillion) {
+    d.kind = Decision::Kind::FaultAbort;
+    d.status = r.fault.abortStatus;
+    d.body = "fault filter abort";
+    return d;
+  }
   switch (r.kind) {
     case Route::Kind::Redirect:
       d.kind = Decision::Kind::Redirect;

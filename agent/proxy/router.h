@@ -5,6 +5,7 @@
 // Forward decision when its upstream exchange ends.
 #include <sluice/proxy/route_table.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@ struct Decision {
     NoRoute,            // 404, Envoy NR
     NoCluster,          // 503, Envoy NC (missing service or subset)
     NoHealthyUpstream,  // 503, Envoy UH (cluster without endpoints)
+    FaultAbort,         // fault injection abort, Envoy FI
   };
   Kind kind = Kind::NoRoute;
   const Route* route = nullptr;
@@ -42,6 +44,7 @@ struct Decision {
   std::string path;       // Forward: :path after rewrite
   std::string authority;  // Forward: authority after rewrite; empty keeps the client's
   std::string setCookie;  // Forward: Set-Cookie value the response must carry (generated hash cookie)
+  std::chrono::milliseconds faultDelay{0};  // injected delay before the decision is acted on
 
   const Endpoint& upstream() const { return cluster->endpoints[endpoint]; }
 };

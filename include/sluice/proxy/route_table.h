@@ -126,6 +126,15 @@ struct Rewrite {
   std::string regexSubstitution;                  // uriRegexRewrite.rewrite, \1 references
 };
 
+// Client-side fault injection (Istio HTTPFaultInjection → Envoy fault filter, which runs before the
+// router): independent draws per request, in parts per million as Envoy stores percentages.
+struct Fault {
+  uint32_t delayPerMillion = 0;
+  std::chrono::milliseconds delay{0};
+  uint32_t abortPerMillion = 0;
+  uint16_t abortStatus = 0;
+};
+
 struct Route {
   std::string name;
   std::vector<MatchBlock> blocks;  // ORed; a route built from no match blocks has matchAll set
@@ -142,6 +151,7 @@ struct Route {
   // Route timeout, from the end of the request to the end of the response (Envoy's route timeout);
   // zero means none, Istio's default.
   std::chrono::milliseconds timeout{0};
+  Fault fault;
 };
 
 // The routes one client class sees on one listener: indexes into Listener::routes, each with the

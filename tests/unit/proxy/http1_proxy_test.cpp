@@ -686,6 +686,36 @@ TEST_F(ProxyTest, RouteTimeoutAnswers504) {
   ::close(silent);
 }
 
+TEST_F(ProxyTest, FaultDelayAndAbort) {
+  twoBackends();
+  auto& abort = route();
+  abort.match.emplace_back();
+  abort.match[0].uri = StringMatch{K::Prefix, "/abort"};
+  abort.fault = model::HTTPFaultInjection{};
+  abort.fault->abort = model::FaultAbort{};
+  abort.fault->abort->httpStatus = 429;
+  abort.fault->abort->percentage = 100;
+  abort.route = {to("a")};
+  auto& delay = route();
+  delay.fault = model::HTTPFaultInjection{};
+  delay.fault->delay = model::FaultDelay{};
+  delay.fault->delay->fixedDelay = std::chrono::milliseconds(150);
+  delay.fault->delay->percentage = 100;
+  delay.route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto r = c.one("POST /abort HTTP/1.1\r\nHost: svc\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body, "fault filter abort");
+  auto start = std::chrono::steady_clock::now();
+  auto d = c.one("POST /slow HTTP/1.1\r\nHost: svc\r\nContent-Length: 4\r\n\r\nbody");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+  EXPECT_EQ(d.status, 200);
+  EXPECT_EQ(field(d.body, "body"), "body");  // the body that arrived during the delay is kept
+  EXPECT_EQ(counters().faultAborts, 1u);
+  EXPECT_EQ(a_.connections(), 1u);
+}
+
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
   class NoHandoff : public OriginalDstResolver {
     std::optional<OriginalDestination> resolve(const sockaddr_storage&) override {

@@ -343,6 +343,43 @@ TEST(Router, DirectResponse) {
   EXPECT_EQ(d.body, "teapot");
 }
 
+TEST(Router, FaultInjectionDrawsPerRequest) {
+  auto build = [](std::optional<double> abortPct, std::optional<double> delayPct) {
+    auto f = std::make_unique<Fixture>();
+    f->service("svc", "10.96.0.1");
+    f->pod("svc", "s", "10.0.1.1", {});
+    auto& r = f->route("svc");
+    model::HTTPFaultInjection fault;
+    fault.abort = model::FaultAbort{};
+    fault.abort->httpStatus = 418;
+    fault.abort->percentage = abortPct;
+    fault.delay = model::FaultDelay{};
+    fault.delay->fixedDelay = std::chrono::milliseconds(1500);
+    fault.delay->percentage = delayPct;
+    r.fault = fault;
+    r.route = {dest("svc")};
+    f->build();
+    return f;
+  };
+  auto always = build(100, 100);
+  auto d = always->send("/");
+  EXPECT_EQ(d.kind, Decision::Kind::FaultAbort);
+  EXPECT_EQ(d.status, 418);
+  EXPECT_EQ(d.faultDelay, std::chrono::milliseconds(1500));  // both may happen
+  auto unset = build(std::nullopt, std::nullopt);  // no percentage means 0%
+  for (int i = 0; i < 100; ++i) {
+    auto u = unset->send("/");
+    EXPECT_EQ(u.kind, Decision::Kind::Forward);
+    EXPECT_EQ(u.faultDelay.count(), 0);
+  }
+  auto half = build(50, 0);
+  int aborted = 0;
+  for (int i = 0; i < 4000; ++i) {
+    aborted += half->send("/").kind == Decision::Kind::FaultAbort;
+  }
+  EXPECT_NEAR(aborted / 4000.0, 0.5, 0.04);
+}
+
 // ------------------------------------------------------------------ rewrite
 
 struct RewriteCase {
