@@ -11,10 +11,12 @@ namespace sluice::compile {
 
 struct CompileOptions {
   model::MeshSettings mesh;
-  // Upper bound on a group's hash table (Maglev or flattened ring), so one service cannot exhaust the
-  // kernel's slot map. Maglev needs a prime size: a larger maglev.tableSize is lowered to the largest
-  // prime at or below this cap. 16381 is Cilium's default Maglev table size.
-  uint32_t maxHashTableSize = 16381;
+  // Upper bound on a group's hash table (Maglev or flattened ring). Hash tables live in the kernel's
+  // shared slot map (SL_MAX_SLOTS entries, each table written twice during a make-before-break
+  // update), so Istio's default of 65537 would let a handful of services fill it. 4093 keeps Maglev's
+  // table ≥ 100 × backends (the paper's bound for small disruption) up to 40 backends. Maglev needs a
+  // prime size: a larger maglev.tableSize is lowered to the largest prime at or below this cap.
+  uint32_t maxHashTableSize = 4093;
 };
 
 // `normalized` must have gone through validate::normalize(): hosts are FQDNs, namespaces are set and
