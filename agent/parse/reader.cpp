@@ -568,14 +568,31 @@ void readValue(Context& ctx, const YAML::Node& node, const std::string& path,
   readBounded(ctx, node, path, out);
 }
 
+// protojson writes 64-bit integers as strings ("65537"), and Istio's own decoder reads them, so a
+// quoted decimal is accepted for 64-bit fields only.
+bool readInt64(Context& ctx, const YAML::Node& node, const std::string& path, int64_t min,
+               int64_t& out) {
+  if (jsonTypeOf(node) == JsonType::String) {
+    const std::string& s = node.Scalar();
+    if (allOf(withoutSign(s), isDec)) {
+      // Re-typed as a plain scalar so readInteger checks the range as usual.
+      return readInteger(ctx, YAML::Node(s), path, min, INT64_MAX, out);
+    }
+  }
+  return readInteger(ctx, node, path, min, INT64_MAX, out);
+}
+
 void readValue(Context& ctx, const YAML::Node& node, const std::string& path,
                std::optional<uint64_t>& out) {
   // JSON integers are int64 on the API server: uint64 proto fields top out at INT64_MAX.
-  readBounded(ctx, node, path, out);
+  int64_t v = 0;
+  if (readInt64(ctx, node, path, 0, v)) {
+    out = static_cast<uint64_t>(v);
+  }
 }
 
 void readValue(Context& ctx, const YAML::Node& node, const std::string& path, int64_t& out) {
-  readBounded(ctx, node, path, out);
+  readInt64(ctx, node, path, INT64_MIN, out);
 }
 
 void readValue(Context& ctx, const YAML::Node& node, const std::string& path,

@@ -561,6 +561,31 @@ TEST(ParseDestinationRule, AcceptsEveryIstioApiVersion) {
   }
 }
 
+TEST(ParseDestinationRule, AcceptsProtojsonStringsFor64BitIntegers) {
+  auto out = parseClean(R"y(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d, generation: "3"}
+spec:
+  host: h
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {useSourceIp: true, maglev: {tableSize: "65537"}, minimumRingSize: "64"}
+)y");
+  ASSERT_EQ(out.snapshot.destinationRules.size(), 1u);
+  const auto& ch = *out.snapshot.destinationRules[0].spec.trafficPolicy->loadBalancer->consistentHash;
+  EXPECT_EQ(ch.maglev->tableSize, 65537u);
+  EXPECT_EQ(ch.minimumRingSize, 64u);
+  EXPECT_EQ(out.snapshot.destinationRules[0].meta.generation, 3);
+
+  auto bad = parseYaml(
+      "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n"
+      "  host: h\n  trafficPolicy:\n    loadBalancer: {consistentHash: {maglev: {tableSize: "
+      "\"-1\"}}}\n",
+      "b.yaml");
+  EXPECT_TRUE(bad.snapshot.destinationRules.empty());
+  EXPECT_EQ(bad.diagnostics.errorCount(), 1u) << dump(bad.diagnostics);
+}
+
 TEST(ParseService, ReadsPortsAndDualStack) {
   auto out = parseClean(R"y(apiVersion: v1
 kind: Service
