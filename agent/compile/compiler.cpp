@@ -7,8 +7,8 @@
 #include "protocol.h"
 
 #include <algorithm>
-#include <iterator>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -164,7 +164,6 @@ class Compiler {
  private:
   struct FrontendContext {
     const model::Service* service;
-    std::string host;
     const model::ServicePort* port;
     net::IpAddress vip;
     bool udp;
@@ -569,7 +568,7 @@ plan::DataplanePlan Compiler::run() {
         if (proto == PortProtocol::None) {
           continue;
         }
-        FrontendContext ctx{svc, host, &port, *vip, proto == PortProtocol::Udp, vs};
+        FrontendContext ctx{svc, &port, *vip, proto == PortProtocol::Udp, vs};
         plan::Frontend fe;
         fe.vip = *vip;
         fe.port = static_cast<uint16_t>(port.port);

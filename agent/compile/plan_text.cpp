@@ -1,7 +1,6 @@
 // Frontend::key() and toText(): the plan's stable text form (golden tests, `sluicectl compile`).
 #include <sluice/compile/plan.h>
 
-#include <map>
 #include <sstream>
 
 namespace sluice::plan {
