@@ -260,6 +260,8 @@ struct WarmupConfiguration {
 
 struct ZoneAwareLoadBalancerSetting {
   std::optional<bool> enabled;
+  std::vector<LocalityFailover> failover;
+  std::vector<std::string> failoverPriority;
   std::optional<uint32_t> minClusterSize;
 };
 
