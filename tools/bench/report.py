@@ -128,16 +128,20 @@ def summarize(groups):
                 notes.append("steal %.1f%% > %g%%" % (steal, STEAL_LIMIT_PCT))
             if foreign > FOREIGN_LIMIT_PCT:
                 notes.append("host %.0f%% busy outside the bench" % foreign)
-            if workload != "churn":
-                failed = sum(r.get("failed", 0) for r in good)
-                mis = sum(r.get("misrouted", 0) for r in good)
-                late = sum(r.get("not_sent", 0) for r in good)
-                if failed:
-                    notes.append("%d failed" % failed)
-                if mis:
-                    notes.append("%d misrouted" % mis)
-                if late:
-                    notes.append("%d never sent (overload)" % late)
+            reasons = {}
+            for r in good:
+                for reason, count in (r.get("failures") or {}).items():
+                    reasons[reason] = reasons.get(reason, 0) + count
+            failed = sum(r.get("failed", 0) for r in good)
+            mis = sum(r.get("misrouted", 0) for r in good)
+            late = sum(r.get("not_sent", 0) for r in good)
+            if failed:
+                notes.append("%d failed%s" % (failed, " (%s)" % ", ".join(
+                    "%s %d" % kv for kv in sorted(reasons.items())) if reasons else ""))
+            if mis:
+                notes.append("%d misrouted" % mis)
+            if late:
+                notes.append("%d never sent (overload)" % late)
             if bpf:
                 notes.append("BPF %.0f ns/run" % median(bpf))
             bad = [r["status"] for r in recs if "status" in r]
