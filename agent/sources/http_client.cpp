@@ -472,14 +472,14 @@ Status HttpClient::get(const std::string& target, Clock::time_point deadline,
     if (state.stoppedByHandler || state.complete) {
       return okStatus();
     }
+    if (*n == 0) {
+      // EOF before the framing said the response was complete: a cut stream.
+      return Error::fromErrno(ECONNRESET, "connection closed mid-response");
+    }
     if (parsed != *n || HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
       return Error::fromErrno(
           EPROTO, std::string("bad HTTP response: ") +
                       http_errno_description(HTTP_PARSER_ERRNO(&parser)));
-    }
-    if (*n == 0) {
-      // EOF: complete only if the framing says so (a close-delimited body was just ended).
-      return Error::fromErrno(ECONNRESET, "connection closed mid-response");
     }
   }
 }
