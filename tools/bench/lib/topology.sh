@@ -115,11 +115,6 @@ topo_stop() {
   wait "$pid" 2>/dev/null || true
 }
 
-topo_alive() {
-  local f=$TOPO_WORK/pids/$1
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
-}
-
 # Undoes everything topo_init/topo_up did, whatever state they reached; safe to call twice.
 topo_down() {
   [ -n "${TOPO_WORK:-}" ] || return 0
