@@ -89,6 +89,44 @@ std::string backendIdentity(sl_backend b) {
   return str(b);
 }
 
+using Table = std::unordered_map<std::string, std::string>;
+
+// A group as the maps hold it: its entry and, unless a slot is missing (torn by an earlier failure,
+// so it must be rewritten), its content; nullopt when the id has no entry.
+std::optional<std::pair<sl_group, std::optional<GroupContent>>> readAppliedGroup(
+    const Table& groupMap, const Table& slotMap, uint32_t id) {
+  auto it = groupMap.find(str(id));
+  if (it == groupMap.end()) {
+    return std::nullopt;
+  }
+  auto g = decode<sl_group>(it->second);
+  GroupContent c;
+  c.lb = g.lb;
+  c.maxConns = g.max_conns;
+  auto slot = [&](uint32_t index) -> std::optional<uint32_t> {
+    auto s = slotMap.find(str(slotKey(id, index)));
+    if (s == slotMap.end()) {
+      return std::nullopt;
+    }
+    return decode<uint32_t>(s->second);
+  };
+  for (uint32_t i = 0; i < g.count; ++i) {
+    auto b = slot(g.base + i);
+    if (!b) {
+      return std::make_pair(g, std::nullopt);
+    }
+    c.backends.push_back(*b);
+  }
+  for (uint32_t i = 0; i < g.hash_size; ++i) {
+    auto b = slot(g.hash_base + i);
+    if (!b) {
+      return std::make_pair(g, std::nullopt);
+    }
+    c.hash.push_back(*b);
+  }
+  return std::make_pair(g, std::optional<GroupContent>(std::move(c)));
+}
+
 struct DesiredService {
   const plan::Frontend* frontend = nullptr;
   sl_svc_key key{};
@@ -125,7 +163,9 @@ Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps, ApplierOptio
       } else if (map == MapId::Conns) {
         v.clear();  // the kernel's counter; only the entry's existence is ours
       }
-      m.emplace(std::string(reinterpret_cast<const char*>(key.data()), key.size()), std::move(v));
+      std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+      applier->index(map, k, nullptr, &v);
+      m.emplace(std::move(k), std::move(v));
     });
     if (!st.ok()) {
       return st.error().wrap(std::string("restore: read ") + std::string(mapName(map)));
@@ -145,6 +185,7 @@ Status Applier::put(MapId map, Bytes key, Bytes value, ApplyStats& stats) {
   if (!st.ok()) {
     return st.error().wrap(std::string("update ") + std::string(mapName(map)));
   }
+  index(map, k, it == mirror(map).end() ? nullptr : &it->second, &v);
   mirror(map)[k] = std::move(v);
   ++stats.upserts;
   return okStatus();
@@ -152,20 +193,77 @@ Status Applier::put(MapId map, Bytes key, Bytes value, ApplyStats& stats) {
 
 Status Applier::del(MapId map, Bytes key, ApplyStats& stats) {
   std::string k(reinterpret_cast<const char*>(key.data()), key.size());
-  if (!mirror(map).contains(k)) {
+  auto it = mirror(map).find(k);
+  if (it == mirror(map).end()) {
     return okStatus();
   }
   Status st = maps_.erase(map, key);
   if (!st.ok()) {
     return st.error().wrap(std::string("delete from ") + std::string(mapName(map)));
   }
-  mirror(map).erase(k);
+  index(map, k, &it->second, nullptr);
+  mirror(map).erase(it);
   ++stats.erases;
   return okStatus();
 }
 
+void Applier::index(MapId map, const std::string& key, const std::string* oldValue,
+                    const std::string* value) {
+  if (map == MapId::Route && !oldValue && value) {
+    routeKeysBySvc_[decode<sl_route_key>(key).svc_id].insert(key);
+  } else if (map == MapId::Route && oldValue && !value) {
+    auto id = decode<sl_route_key>(key).svc_id;
+    if (auto it = routeKeysBySvc_.find(id); it != routeKeysBySvc_.end()) {
+      it->second.erase(key);
+      if (it->second.empty()) {
+        routeKeysBySvc_.erase(it);
+      }
+    }
+  } else if (map == MapId::Slot && !oldValue && value) {
+    auto k = decode<sl_slot_key>(key);
+    slotsByGroup_[k.group_id].insert(k.index);
+  } else if (map == MapId::Slot && oldValue && !value) {
+    auto k = decode<sl_slot_key>(key);
+    if (auto it = slotsByGroup_.find(k.group_id); it != slotsByGroup_.end()) {
+      it->second.erase(k.index);
+      if (it->second.empty()) {
+        slotsByGroup_.erase(it);
+      }
+    }
+  } else if (map == MapId::Backend) {
+    uint32_t id = decode<uint32_t>(key);
+    if (oldValue && oldValue->size() == sizeof(sl_backend)) {
+      auto it = backendByIdentity_.find(backendIdentity(decode<sl_backend>(*oldValue)));
+      if (it != backendByIdentity_.end() && it->second == id) {
+        backendByIdentity_.erase(it);
+      }
+    }
+    if (value && value->size() == sizeof(sl_backend)) {
+      backendByIdentity_[backendIdentity(decode<sl_backend>(*value))] = id;
+    }
+  }
+}
+
 Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
                                   const std::vector<Enrollment>& clients) {
+  if (auto changed = applyChanged(plan, clients)) {
+    if (!changed->ok()) {
+      last_.reset();  // the mirror is exact, but the next apply diffs everything again
+    }
+    return std::move(*changed);
+  }
+  auto stats = applyAll(plan, clients);
+  if (stats.ok()) {
+    last_ = plan;
+    lastClients_ = clients;
+  } else {
+    last_.reset();
+  }
+  return stats;
+}
+
+Result<ApplyStats> Applier::applyAll(const plan::DataplanePlan& plan,
+                                     const std::vector<Enrollment>& clients) {
   ApplyStats stats;
   auto fail = [](const Error& e) { return e.wrap("apply plan"); };
 
@@ -271,37 +369,8 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
   }
 
   // ---- Groups: content as ids, compared with what the group's entry points at now.
-  auto readGroup = [&](uint32_t id) -> std::optional<std::pair<sl_group, std::optional<GroupContent>>> {
-    auto it = mirror(MapId::Group).find(str(id));
-    if (it == mirror(MapId::Group).end()) {
-      return std::nullopt;
-    }
-    auto g = decode<sl_group>(it->second);
-    GroupContent c;
-    c.lb = g.lb;
-    c.maxConns = g.max_conns;
-    auto slot = [&](uint32_t index) -> std::optional<uint32_t> {
-      auto s = mirror(MapId::Slot).find(str(slotKey(id, index)));
-      if (s == mirror(MapId::Slot).end()) {
-        return std::nullopt;
-      }
-      return decode<uint32_t>(s->second);
-    };
-    for (uint32_t i = 0; i < g.count; ++i) {
-      auto b = slot(g.base + i);
-      if (!b) {
-        return std::make_pair(g, std::nullopt);  // torn by an earlier failure: rewrite
-      }
-      c.backends.push_back(*b);
-    }
-    for (uint32_t i = 0; i < g.hash_size; ++i) {
-      auto b = slot(g.hash_base + i);
-      if (!b) {
-        return std::make_pair(g, std::nullopt);
-      }
-      c.hash.push_back(*b);
-    }
-    return std::make_pair(g, std::optional<GroupContent>(std::move(c)));
+  auto readGroup = [&](uint32_t id) {
+    return readAppliedGroup(mirror(MapId::Group), mirror(MapId::Slot), id);
   };
 
   std::map<std::string, DesiredGroup> groups;
@@ -705,7 +774,380 @@ Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
     groupIds_[name] = d.id;
   }
   classIds_ = std::move(classIds);
+  backendIds_ = std::move(backendIdByName);
   return stats;
+}
+
+std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePlan& plan,
+                                                        const std::vector<Enrollment>& clients) {
+  if (!last_ || plan.clientClasses != last_->clientClasses ||
+      plan.frontends.size() != last_->frontends.size() ||
+      plan.groups.size() != last_->groups.size() || clients.size() != lastClients_.size()) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < clients.size(); ++i) {
+    const auto &a = clients[i], &b = lastClients_[i];
+    if (a.cgroupId != b.cgroupId || a.pod != b.pod || a.podIp != b.podIp) {
+      return std::nullopt;
+    }
+  }
+  plan::DataplanePlan& last = *last_;
+  ApplyStats stats;
+  stats.incremental = true;
+  auto fail = [](const Error& e) { return e.wrap("apply plan"); };
+
+  // ---- What differs from the last plan: the same frontends and groups (else applyAll), changed.
+  std::vector<size_t> changedFrontends;
+  for (size_t i = 0; i < plan.frontends.size(); ++i) {
+    const auto &f = plan.frontends[i], &g = last.frontends[i];
+    if (f.vip != g.vip || f.port != g.port || f.protocol != g.protocol) {
+      return std::nullopt;
+    }
+    if (!(f == g)) {
+      changedFrontends.push_back(i);
+    }
+  }
+  std::vector<const plan::BackendGroup*> changedGroups;
+  for (auto a = plan.groups.begin(), b = last.groups.cbegin(); a != plan.groups.end(); ++a, ++b) {
+    if (a->first != b->first || !groupIds_.contains(a->first)) {
+      return std::nullopt;
+    }
+    if (!(a->second == b->second)) {
+      changedGroups.push_back(&a->second);
+    }
+  }
+  std::vector<const plan::Backend*> upserted;
+  std::vector<std::string> removed;
+  {
+    auto a = plan.backends.begin(), b = last.backends.cbegin();
+    while (a != plan.backends.end() || b != last.backends.end()) {
+      if (b == last.backends.end() || (a != plan.backends.end() && a->first < b->first)) {
+        upserted.push_back(&(a++)->second);
+      } else if (a == plan.backends.end() || b->first < a->first) {
+        removed.push_back((b++)->first);
+      } else {
+        if (!(a->second == b->second)) {
+          upserted.push_back(&a->second);
+        }
+        ++a, ++b;
+      }
+    }
+  }
+
+  // ---- Backend ids: kept by name, else the id of the same address still in the maps (garbage or
+  // draining, with its live counter), else a fresh one that nothing in the maps uses.
+  std::unordered_map<std::string, uint32_t> newIds;
+  std::unordered_set<uint32_t> taken;
+  for (const auto* b : upserted) {
+    uint32_t id = 0;
+    if (auto it = backendIds_.find(b->name); it != backendIds_.end()) {
+      id = it->second;
+    } else if (auto same = backendByIdentity_.find(backendIdentity(encodeBackend(*b)));
+               same != backendByIdentity_.end()) {
+      id = same->second;
+    } else {
+      std::string identity = backendIdentity(encodeBackend(*b));
+      for (const auto& [drained, bytes] : draining_) {
+        if (bytes == identity) {
+          id = drained;
+        }
+      }
+    }
+    if (id == 0 || !taken.insert(id).second) {
+      for (;;) {
+        uint32_t candidate = cursors_[2];
+        cursors_[2] = candidate == 0xffffffffu ? 1 : candidate + 1;
+        if (candidate != 0 && !mirror(MapId::Backend).contains(str(candidate)) &&
+            !mirror(MapId::Conns).contains(str(candidate)) && !draining_.contains(candidate) &&
+            taken.insert(candidate).second) {
+          id = candidate;
+          break;
+        }
+      }
+    }
+    newIds[b->name] = id;
+  }
+  auto backendId = [&](const std::string& name) -> std::optional<uint32_t> {
+    if (auto it = newIds.find(name); it != newIds.end()) {
+      return it->second;
+    }
+    if (auto it = backendIds_.find(name); it != backendIds_.end()) {
+      return it->second;
+    }
+    return std::nullopt;
+  };
+
+  // ---- Changed groups, in place under their ids.
+  std::vector<DesiredGroup> groups;
+  std::unordered_set<uint32_t> changedGroupIds;
+  for (const auto* g : changedGroups) {
+    DesiredGroup d;
+    d.id = groupIds_.at(g->name);
+    d.content.lb = encodeLb(g->lb);
+    d.content.maxConns = g->maxConnectionsPerBackend;
+    for (const auto& b : g->backends) {
+      auto id = backendId(b);
+      if (!id) {
+        return fail(Error::invalid("group " + g->name + ": unknown backend " + b));
+      }
+      d.content.backends.push_back(*id);
+    }
+    for (uint32_t index : g->hashTable) {
+      if (index >= d.content.backends.size()) {
+        return fail(Error::invalid("group " + g->name + ": hash table index out of range"));
+      }
+      d.content.hash.push_back(d.content.backends[index]);
+    }
+    auto applied = readAppliedGroup(mirror(MapId::Group), mirror(MapId::Slot), d.id);
+    if (!applied) {
+      return std::nullopt;
+    }
+    d.applied = applied->first;
+    d.changed = !applied->second || !(*applied->second == d.content);
+    if (d.changed) {
+      changedGroupIds.insert(d.id);
+    }
+    groups.push_back(std::move(d));
+  }
+
+  // ---- Changed frontends: their routes, and whether they flip. A flipping service that reads a
+  // group changing in place needs that group under a fresh id: applyAll does that.
+  std::vector<DesiredService> services;
+  auto encodeAction = [&](const plan::RouteAction& action) -> Result<sl_route> {
+    std::vector<std::pair<uint32_t, uint32_t>> split;
+    for (const auto& w : action.split) {
+      auto it = groupIds_.find(w.group);
+      if (it == groupIds_.end()) {
+        return Error::invalid("unknown group " + w.group);
+      }
+      split.emplace_back(it->second, w.weight);
+    }
+    return encodeRoute(split);
+  };
+  for (size_t i : changedFrontends) {
+    DesiredService s;
+    s.frontend = &plan.frontends[i];
+    s.key = encodeSvcKey(*s.frontend);
+    auto entry = mirror(MapId::Svc).find(str(s.key));
+    if (entry == mirror(MapId::Svc).end()) {
+      return std::nullopt;
+    }
+    s.applied = decode<sl_svc>(entry->second);
+    s.id = s.applied->svc_id;
+    s.flags = static_cast<uint16_t>((s.frontend->mode == plan::FrontendMode::L7Proxy ? SL_SVC_F_L7 : 0) |
+                                    (s.frontend->byClientClass.empty() ? 0 : SL_SVC_F_HAS_CLASSES));
+    auto def = encodeAction(s.frontend->defaultRoute);
+    if (!def.ok()) {
+      return fail(def.error().wrap("frontend " + describeSvcKey(s.key)));
+    }
+    s.routes[0] = *def;
+    for (const auto& [cls, action] : s.frontend->byClientClass) {
+      auto id = classIds_.find(cls);
+      if (id == classIds_.end()) {
+        return fail(Error::invalid("frontend " + describeSvcKey(s.key) + ": unknown client class " + cls));
+      }
+      auto r = encodeAction(action);
+      if (!r.ok()) {
+        return fail(r.error().wrap("frontend " + describeSvcKey(s.key)));
+      }
+      s.routes[id->second] = *r;
+    }
+    std::map<uint32_t, std::string> active;
+    if (auto keys = routeKeysBySvc_.find(s.id); keys != routeKeysBySvc_.end()) {
+      for (const auto& k : keys->second) {
+        auto key = decode<sl_route_key>(k);
+        if (key.generation == s.applied->generation) {
+          active[key.client_class] = mirror(MapId::Route).at(k);
+        }
+      }
+    }
+    bool same = active.size() == s.routes.size();
+    auto a = active.begin();
+    for (auto r = s.routes.begin(); same && r != s.routes.end(); ++a, ++r) {
+      same = a->first == r->first && a->second == str(r->second);
+    }
+    s.flip = !same;
+    if (s.flip) {
+      for (const auto& [cls, bytes] : active) {
+        auto route = decode<sl_route>(bytes);
+        for (uint32_t j = 0; j < route.count && j < SL_MAX_DESTS; ++j) {
+          if (changedGroupIds.contains(route.group[j]) || changedGroupIds.contains(route.alias_group[j])) {
+            return std::nullopt;
+          }
+        }
+      }
+    }
+    services.push_back(std::move(s));
+  }
+
+  // ---- From here on the same steps as applyAll, over the changed objects only.
+  for (const auto* b : upserted) {
+    uint32_t id = newIds.at(b->name);
+    if (Status st = put(MapId::Backend, asBytes(id), asBytes(encodeBackend(*b)), stats); !st.ok()) {
+      return fail(st.error());
+    }
+    if (!mirror(MapId::Conns).contains(str(id))) {
+      sl_conns zero{};
+      Status st = maps_.upsert(MapId::Conns, asBytes(id), asBytes(zero), UpdateMode::NoExist);
+      if (!st.ok() && st.error().code.value() != EEXIST) {
+        return fail(st.error().wrap("create sl_conns_v1 entry"));
+      }
+      mirror(MapId::Conns)[str(id)] = "";
+      ++stats.upserts;
+    }
+    draining_.erase(id);
+  }
+  for (auto& d : groups) {
+    if (!d.changed) {
+      continue;
+    }
+    uint32_t half = (d.applied->base & SL_SLOT_HALF) ^ SL_SLOT_HALF;
+    uint32_t n = static_cast<uint32_t>(d.content.backends.size());
+    uint32_t total = n + static_cast<uint32_t>(d.content.hash.size());
+    for (uint32_t i = 0; i < total; ++i) {
+      uint32_t b = i < n ? d.content.backends[i] : d.content.hash[i - n];
+      if (Status st = put(MapId::Slot, asBytes(slotKey(d.id, half + i)), asBytes(b), stats); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+    std::vector<uint32_t> stale;
+    if (auto slots = slotsByGroup_.find(d.id); slots != slotsByGroup_.end()) {
+      for (uint32_t index : slots->second) {
+        if ((index & SL_SLOT_HALF) == half && (index & ~SL_SLOT_HALF) >= total) {
+          stale.push_back(index);
+        }
+      }
+    }
+    std::sort(stale.begin(), stale.end());
+    for (uint32_t index : stale) {
+      if (Status st = del(MapId::Slot, asBytes(slotKey(d.id, index)), stats); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+    sl_group entry{};
+    entry.base = half;
+    entry.count = n;
+    entry.hash_base = half + n;
+    entry.hash_size = static_cast<uint32_t>(d.content.hash.size());
+    entry.max_conns = d.content.maxConns;
+    entry.lb = d.content.lb;
+    if (Status st = put(MapId::Group, asBytes(d.id), asBytes(entry), stats); !st.ok()) {
+      return fail(st.error());
+    }
+    ++stats.groupsCommitted;
+  }
+  for (auto& s : services) {
+    if (!s.flip) {
+      continue;
+    }
+    uint8_t gen = static_cast<uint8_t>(s.applied->generation ^ 1);
+    std::vector<std::string> stale;
+    if (auto keys = routeKeysBySvc_.find(s.id); keys != routeKeysBySvc_.end()) {
+      for (const auto& k : keys->second) {
+        auto key = decode<sl_route_key>(k);
+        if (key.generation == gen && !s.routes.contains(key.client_class)) {
+          stale.push_back(k);
+        }
+      }
+    }
+    std::sort(stale.begin(), stale.end());
+    for (const auto& k : stale) {
+      if (Status st = del(MapId::Route, bytesOf(k), stats); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+    for (const auto& [cls, route] : s.routes) {
+      if (Status st = put(MapId::Route, asBytes(routeKey(s.id, cls, gen)), asBytes(route), stats); !st.ok()) {
+        return fail(st.error());
+      }
+    }
+  }
+  for (auto& s : services) {
+    sl_svc v{};
+    v.svc_id = s.id;
+    v.flags = s.flags;
+    v.generation = s.flip ? static_cast<uint8_t>(s.applied->generation ^ 1) : s.applied->generation;
+    if (Status st = put(MapId::Svc, asBytes(s.key), asBytes(v), stats); !st.ok()) {
+      return fail(st.error());
+    }
+    stats.servicesFlipped += s.flip ? 1 : 0;
+  }
+
+  // ---- Garbage: what was pending, and the removed backends. No frontend or group came or went, so
+  // pending svc, route, group and slot garbage is still garbage; a backend is revived by its id.
+  for (const auto& name : removed) {
+    uint32_t id = backendIds_.at(name);
+    if (taken.contains(id)) {
+      continue;  // the same address under a new name took the id back
+    }
+    std::string k = str(id);
+    if (auto it = mirror(MapId::Backend).find(k); it != mirror(MapId::Backend).end()) {
+      draining_[id] = backendIdentity(decode<sl_backend>(it->second));
+      garbageSince_.emplace(static_cast<char>(MapId::Backend) + k, options_.clock());
+    }
+  }
+  const auto now = options_.clock();
+  std::vector<std::string> pending;
+  for (const auto& [tag, since] : garbageSince_) {
+    pending.push_back(tag);
+  }
+  std::sort(pending.begin(), pending.end());
+  for (const auto& tag : pending) {
+    auto map = static_cast<MapId>(tag[0]);
+    std::string k = tag.substr(1);
+    if (map == MapId::Backend && taken.contains(decode<uint32_t>(k))) {
+      garbageSince_.erase(tag);
+      continue;
+    }
+    if (now - garbageSince_.at(tag) < options_.deleteGrace) {
+      ++stats.pendingDeletes;
+      continue;
+    }
+    if (Status st = del(map, bytesOf(k), stats); !st.ok()) {
+      return fail(st.error());
+    }
+    garbageSince_.erase(tag);
+  }
+  std::vector<uint32_t> orphans;
+  for (const auto& [id, identity] : draining_) {
+    if (!taken.contains(id) && !mirror(MapId::Backend).contains(str(id)) &&
+        mirror(MapId::Conns).contains(str(id))) {
+      orphans.push_back(id);
+    }
+  }
+  for (uint32_t id : orphans) {
+    sl_conns live{};
+    auto found = maps_.lookup(MapId::Conns, asBytes(id),
+                              std::span<uint8_t>(reinterpret_cast<uint8_t*>(&live), sizeof(live)));
+    if (!found.ok()) {
+      return fail(found.error().wrap("read sl_conns_v1"));
+    }
+    if (*found && live.active > 0) {
+      ++stats.backendsDraining;
+      continue;
+    }
+    if (Status d = del(MapId::Conns, asBytes(id), stats); !d.ok()) {
+      return fail(d.error());
+    }
+    draining_.erase(id);
+  }
+
+  // ---- The new plan becomes the last one, object by object.
+  for (size_t i : changedFrontends) {
+    last.frontends[i] = plan.frontends[i];
+  }
+  for (const auto* g : changedGroups) {
+    last.groups[g->name] = *g;
+  }
+  for (const auto& name : removed) {
+    last.backends.erase(name);
+    backendIds_.erase(name);
+  }
+  for (const auto* b : upserted) {
+    last.backends[b->name] = *b;
+    backendIds_[b->name] = newIds.at(b->name);
+  }
+  return Result<ApplyStats>(stats);
 }
 
 std::optional<uint32_t> Applier::serviceId(const plan::Frontend& frontend) const {

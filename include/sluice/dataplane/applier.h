@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace sluice::dataplane {
@@ -61,6 +62,7 @@ struct ApplyStats {
   size_t groupsCommitted = 0;
   size_t backendsDraining = 0;  // removed backends whose sl_conns_v1 entry still counts sockets
   size_t pendingDeletes = 0;    // garbage younger than deleteGrace: apply again later to delete it
+  bool incremental = false;     // only the objects that differ from the previous plan were encoded
 };
 
 class Applier {
@@ -86,6 +88,13 @@ class Applier {
   Applier(MapBackend& maps, ApplierOptions options) : maps_(maps), options_(std::move(options)) {}
 
   using Mirror = std::unordered_map<std::string, std::string>;
+  Result<ApplyStats> applyAll(const plan::DataplanePlan& plan, const std::vector<Enrollment>& clients);
+  // The O(changed) path: nullopt (before any write) when the plan differs from the previous one in a
+  // way only applyAll handles (frontends or groups added or removed, client classes or enrollments
+  // changed, a group that must move to a fresh id).
+  std::optional<Result<ApplyStats>> applyChanged(const plan::DataplanePlan& plan,
+                                                 const std::vector<Enrollment>& clients);
+  void index(MapId map, const std::string& key, const std::string* oldValue, const std::string* value);
   Status put(MapId map, Bytes key, Bytes value, ApplyStats& stats);
   Status del(MapId map, Bytes key, ApplyStats& stats);
   Mirror& mirror(MapId map) { return mirror_[static_cast<size_t>(map)]; }
@@ -102,6 +111,16 @@ class Applier {
   // address coming back reuses its id (and its live counter).
   std::map<uint32_t, std::string> draining_;
   std::array<uint32_t, 4> cursors_{1, 1, 1, 1};  // next id to try: service, group, backend, class
+
+  // Indexes over the mirror, kept by put()/del(), so applyChanged never scans a whole map.
+  std::unordered_map<uint32_t, std::unordered_set<std::string>> routeKeysBySvc_;
+  std::unordered_map<uint32_t, std::unordered_set<uint32_t>> slotsByGroup_;
+  std::unordered_map<std::string, uint32_t> backendByIdentity_;
+  // The last plan applied whole and successfully (reset by any failure), what applyChanged diffs
+  // against, and the backend ids it was written with.
+  std::optional<plan::DataplanePlan> last_;
+  std::vector<Enrollment> lastClients_;
+  std::unordered_map<std::string, uint32_t> backendIds_;
 };
 
 }  // namespace sluice::dataplane

@@ -523,5 +523,46 @@ TEST(Applier, UnknownGroupIsAnErrorAndWritesNothing) {
   EXPECT_TRUE(fake.log.empty());
 }
 
+// The incremental path (same frontends and groups, endpoints, weights and policies changed) leaves
+// the maps exactly as a whole apply would: a second applier restored from them and applying the same
+// plan whole writes nothing; a frontend added goes through the whole path.
+TEST(Applier, IncrementalApplyMatchesAWholeApply) {
+  FakeMapBackend fake;
+  auto a = mustRestore(fake);
+  auto p = basePlan();
+  mustApply(*a, p);
+  auto expectSameAsWhole = [&](const plan::DataplanePlan& plan, bool incremental) {
+    auto st = a->apply(plan, kClients);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    EXPECT_EQ(st->incremental, incremental);
+    auto whole = mustRestore(fake);
+    auto again = whole->apply(plan, kClients);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(again->incremental);
+    EXPECT_EQ(again->upserts, 0u);
+    EXPECT_EQ(again->erases, 0u);
+  };
+  // An endpoint replaced (one backend removed, one added).
+  p.groups["v1"].backends.pop_back();
+  p.backends.erase("10.1.0.3:8080");
+  plan::Backend b = backend("10.1.0.9", 8080);
+  p.backends[b.name] = b;
+  p.groups["v1"].backends.push_back(b.name);
+  expectSameAsWhole(p, true);
+  // The weights shift, and the group of an unchanged service changes policy.
+  p.frontends[0].defaultRoute.split = {{"v1", 50}, {"v2", 50}};
+  p.groups["ratings"].lb = plan::LbPolicy::RoundRobin;
+  p.groups["ratings"].hashTable.clear();
+  expectSameAsWhole(p, true);
+  // The removed address comes back.
+  plan::Backend back = backend("10.1.0.3", 8080);
+  p.backends[back.name] = back;
+  p.groups["v1"].backends.push_back(back.name);
+  expectSameAsWhole(p, true);
+  // A new frontend.
+  p.frontends.push_back(frontend("10.96.0.3", 80, {{"v1", 1}}));
+  expectSameAsWhole(p, false);
+}
+
 }  // namespace
 }  // namespace sluice::dataplane::testing
