@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <thread>
@@ -93,7 +94,6 @@ const std::vector<ResourceKind>& defaultKinds() {
 }
 
 struct KubeSource::Impl {
-  KubeConfig config;
   KubeSourceOptions options;
   UniqueFd stopFd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   std::unique_ptr<HttpClient> client;
@@ -207,8 +207,9 @@ struct KubeSource::Impl {
     return resourceVersion;
   }
 
-  // Applies one watch event; `resourceVersion` follows every event and bookmark.
-  WatchEnd applyEvent(const ResourceKind& kind, const json& event, std::string& resourceVersion) {
+  // Applies one watch event; `resourceVersion` follows every event and bookmark. Returns how the
+  // watch ends when the event ends it (ERROR, malformed), nothing to keep reading.
+  std::optional<WatchEnd> applyEvent(const ResourceKind& kind, const json& event, std::string& resourceVersion) {
     if (!event.is_object() || !event.contains("type") || !event["type"].is_string() ||
         !event.contains("object") || !event["object"].is_object()) {
       spdlog::warn("kube source: {}: malformed watch event", kind.kind);
@@ -229,7 +230,7 @@ struct KubeSource::Impl {
       if (!rv.empty()) {
         resourceVersion = rv;
       }
-      return WatchEnd::Ended;
+      return std::nullopt;
     }
     bool changed = false;
     if (type == "ADDED" || type == "MODIFIED") {
@@ -260,7 +261,7 @@ struct KubeSource::Impl {
       }
       notify();
     }
-    return WatchEnd::Ended;
+    return std::nullopt;
   }
 
   WatchEnd watch(const ResourceKind& kind, std::string& resourceVersion, bool& progressed) {
@@ -274,7 +275,7 @@ struct KubeSource::Impl {
     }
     int status = 0;
     std::string buffer;
-    WatchEnd end = WatchEnd::Ended;
+    std::optional<WatchEnd> end;
     HttpClient::Handlers handlers{
         [&](int s) { status = s; },
         [&](std::string_view data) {
@@ -289,8 +290,8 @@ struct KubeSource::Impl {
             if (line.find_first_not_of(" \r\t") == std::string_view::npos) {
               continue;
             }
-            end = applyEvent(kind, json::parse(line, nullptr, false), resourceVersion);
-            if (end != WatchEnd::Ended) {
+            if (auto ended = applyEvent(kind, json::parse(line, nullptr, false), resourceVersion)) {
+              end = *ended;
               return false;
             }
             progressed = true;
@@ -303,8 +304,8 @@ struct KubeSource::Impl {
     if (status == 410) {
       return WatchEnd::Gone;
     }
-    if (end != WatchEnd::Ended) {
-      return end;
+    if (end) {
+      return *end;
     }
     if (!st) {
       if (!stopping) {
@@ -382,7 +383,7 @@ KubeSource::KubeSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 KubeSource::~KubeSource() { stop(); }
 
-Result<std::unique_ptr<KubeSource>> KubeSource::create(KubeConfig config,
+Result<std::unique_ptr<KubeSource>> KubeSource::create(const KubeConfig& config,
                                                        KubeSourceOptions options) {
   if (options.kinds.empty()) {
     return Error::invalid("kube source: no kinds to watch");
@@ -399,7 +400,6 @@ Result<std::unique_ptr<KubeSource>> KubeSource::create(KubeConfig config,
     return client.error().wrap("kube source");
   }
   impl->client = std::move(*client);
-  impl->config = std::move(config);
   impl->options = std::move(options);
   impl->listed.assign(impl->options.kinds.size(), false);
   return std::unique_ptr<KubeSource>(new KubeSource(std::move(impl)));

@@ -46,7 +46,7 @@ struct KubeSourceStats {
 
 class KubeSource final : public Source {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<KubeSource>> create(KubeConfig config,
+  [[nodiscard]] static Result<std::unique_ptr<KubeSource>> create(const KubeConfig& config,
                                                                   KubeSourceOptions options);
   ~KubeSource() override;
   KubeSource(const KubeSource&) = delete;
