@@ -13,5 +13,6 @@ struct Command {
 };
 
 Command addValidateCommand(CLI::App& root);
+Command addNormalizeCommand(CLI::App& root);
 
 }  // namespace sluice::cli

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<sluice::cli::Command> commands = {
       sluice::cli::addValidateCommand(app),
+      sluice::cli::addNormalizeCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 // Runs the real sluicectl binary on fixture files and checks its output and exit code.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -124,6 +125,40 @@ TEST(SluicectlValidate, UsageErrorsExitTwo) {
   EXPECT_EQ(sluicectl("").exitCode, 2);
   EXPECT_EQ(sluicectl("frobnicate").exitCode, 2);
   EXPECT_EQ(sluicectl("--help").exitCode, 0);
+}
+
+TEST(SluicectlNormalize, PrintsTheNormalizedSnapshotAsJson) {
+  CliRun r = sluicectl("normalize " + kFixtures + "valid.yaml");
+  ASSERT_EQ(r.exitCode, 0) << r.out;
+  auto list = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(list.is_object()) << r.out;
+  EXPECT_EQ(list["kind"], "List");
+  ASSERT_EQ(list["items"].size(), 3u);
+  const auto& vs = list["items"][1];
+  EXPECT_EQ(vs["kind"], "VirtualService");
+  EXPECT_EQ(vs["spec"]["hosts"][0], "reviews.bookinfo.svc.cluster.local");
+  EXPECT_EQ(vs["spec"]["http"][1]["timeout"], "2s");
+  EXPECT_EQ(vs["spec"]["http"][1]["retries"]["perTryTimeout"], "0.500s");
+}
+
+TEST(SluicectlNormalize, OutputReadsBackWithoutDiagnostics) {
+  CliRun r = sluicectl("normalize " + kFixtures + "valid.yaml");
+  ASSERT_EQ(r.exitCode, 0);
+  char tmpl[] = "/tmp/sluicectl-normalized-XXXXXX.json";
+  const int fd = mkstemps(tmpl, 5);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, r.out.data(), r.out.size()), static_cast<ssize_t>(r.out.size()));
+  close(fd);
+  CliRun again = sluicectl(std::string("validate ") + tmpl);
+  unlink(tmpl);
+  EXPECT_EQ(again.exitCode, 0) << again.out;
+  EXPECT_EQ(again.out, "0 errors, 0 warnings\n");
+}
+
+TEST(SluicectlNormalize, RefusesInvalidConfig) {
+  CliRun r = sluicectl("normalize " + kFixtures + "errors.yaml");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.out, "");  // diagnostics go to stderr
 }
 
 }  // namespace
