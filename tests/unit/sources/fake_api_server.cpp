@@ -169,6 +169,10 @@ void FakeApiServer::serveList(int fd, const Request& req) {
   if (auto it = listFailures_.find(req.path); it != listFailures_.end() && it->second.first > 0) {
     --it->second.first;
     int status = it->second.second;
+    if (status == 0) {
+      cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+      return;
+    }
     lock.unlock();
     respond(fd, status, statusBody(status, "InternalError", "injected failure"));
     return;

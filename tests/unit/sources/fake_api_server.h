@@ -41,7 +41,8 @@ class FakeApiServer {
   // learns of the deletion only by relisting.
   void deleteWhileDisconnected(const std::string& collection, const std::string& ns,
                                const std::string& name);
-  // The next `count` LIST requests of `collection` are answered with HTTP `status`.
+  // The next `count` LIST requests of `collection` are answered with HTTP `status`, or with
+  // nothing at all for 5 s when `status` is 0 (a hung server).
   void failLists(const std::string& collection, int count, int status);
   // 410 for a too-old watch as the HTTP status instead of an ERROR event in a 200 stream.
   void setGoneAsHttpStatus(bool on);

@@ -94,7 +94,7 @@ class KubeSourceTest : public ::testing::Test {
     KubeSourceOptions options;
     options.pageLimit = pageLimit;
     options.watchTimeout = 30s;
-    options.requestTimeout = 5s;
+    options.requestTimeout = requestTimeout_;
     options.backoff = BackoffPolicy{20ms, 80ms, 0.5};
     options.seed = 42;
     auto source = KubeSource::create(config, options);
@@ -117,6 +117,7 @@ class KubeSourceTest : public ::testing::Test {
     return out;
   }
 
+  std::chrono::milliseconds requestTimeout_ = 5s;
   // Declared before source_ so that the source stops (and joins) first.
   FakeApiServer server_;
   std::atomic<int> changes_{0};
@@ -279,6 +280,19 @@ TEST_F(KubeSourceTest, FailedListsBackOffWithinBounds) {
   // Waits of (10,20] + (20,40] + (40,80] ms: at least 70 ms, and far below a second.
   EXPECT_GE(elapsed, 70ms);
   EXPECT_LT(elapsed, 2s);
+}
+
+TEST_F(KubeSourceTest, HungRequestTimesOutAndIsRetried) {
+  seedAllKinds();
+  server_.failLists(kServices, 1, /*status=*/0);
+  requestTimeout_ = 200ms;
+  auto started = std::chrono::steady_clock::now();
+  auto& source = start();
+  ASSERT_TRUE(waitUntil([&] { return source.synced(); }));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(source.stats().failures, 1u);
+  EXPECT_GE(elapsed, 200ms);
+  EXPECT_LT(elapsed, 2s);  // the server would have hung for 5 s
 }
 
 TEST_F(KubeSourceTest, InvalidObjectHasDiagnosticsAndOthersKeepUpdating) {
