@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
+#include <type_traits>
 
 namespace sluice::daemon {
 namespace {
@@ -71,6 +73,52 @@ std::vector<dataplane::Enrollment> enrollments(const std::vector<Enrolled>& enro
   return out;
 }
 
+// Per-object last-good config: the object's key is kind/namespace/name as written (before
+// normalization), the same on both sides of the comparison.
+using ObjectKey = std::string;
+ObjectKey objectKey(std::string_view kind, const std::string& ns, const std::string& name) {
+  return std::string(kind) + "/" + ns + "/" + name;
+}
+
+// Calls visit(kind, object) for every object of the snapshot, as mutable references.
+template <typename Visit>
+void forEachObject(model::Snapshot& s, Visit&& visit) {
+  for (auto& o : s.services) visit("Service", o);
+  for (auto& o : s.endpointSlices) visit("EndpointSlice", o);
+  for (auto& o : s.pods) visit("Pod", o);
+  for (auto& o : s.virtualServices) visit("VirtualService", o);
+  for (auto& o : s.destinationRules) visit("DestinationRule", o);
+}
+
+// The snapshot to serve: every object of `fresh` whose key is not held back, and for every key held
+// back its version from `lastGood` (if it had one). An error that names no object (malformed YAML)
+// holds back every object of its file: which object it broke is unknown.
+model::Snapshot merge(const model::Snapshot& fresh, const model::Snapshot& lastGood,
+                      const std::set<ObjectKey>& heldKeys, const std::set<std::string>& heldFiles) {
+  model::Snapshot out;
+  auto held = [&](std::string_view kind, const auto& o) {
+    return heldKeys.contains(objectKey(kind, o.meta.ns, o.meta.name)) ||
+           heldFiles.contains(o.source.file);
+  };
+  auto copyIf = [&](const model::Snapshot& from, bool wantHeld) {
+    model::Snapshot copy = from;
+    forEachObject(copy, [&](std::string_view kind, auto& o) {
+      if (held(kind, o) != wantHeld) {
+        return;
+      }
+      using T = std::decay_t<decltype(o)>;
+      if constexpr (std::is_same_v<T, model::Service>) out.services.push_back(std::move(o));
+      else if constexpr (std::is_same_v<T, model::EndpointSlice>) out.endpointSlices.push_back(std::move(o));
+      else if constexpr (std::is_same_v<T, model::Pod>) out.pods.push_back(std::move(o));
+      else if constexpr (std::is_same_v<T, model::VirtualService>) out.virtualServices.push_back(std::move(o));
+      else out.destinationRules.push_back(std::move(o));
+    });
+  };
+  copyIf(fresh, false);
+  copyIf(lastGood, true);
+  return out;
+}
+
 class Agent {
  public:
   Agent(const Options& options, std::unique_ptr<dataplane::Datapath> datapath,
@@ -94,11 +142,48 @@ class Agent {
         spdlog::warn("{}", formatDiagnostic(d));
       }
     }
-    if (diags.hasErrors()) {
-      spdlog::error("config rejected: {} error(s); still serving generation {}", diags.errorCount(),
-                    generation_);
-      return false;
+    // Objects with errors keep their last valid version; the others update. A merge can still fail
+    // validation (an old version against new neighbours): those objects are held back too, a few
+    // rounds, and if errors remain the whole config waits for the next change.
+    std::set<ObjectKey> heldKeys;
+    std::set<std::string> heldFiles;
+    model::Snapshot serving = parsed.snapshot;
+    for (int round = 0; diags.hasErrors(); ++round) {
+      size_t before = heldKeys.size() + heldFiles.size();
+      for (const auto& d : diags.items()) {
+        if (d.severity != Severity::Error) {
+          continue;
+        }
+        if (d.name.empty()) {
+          heldFiles.insert(d.file);
+        } else {
+          heldKeys.insert(objectKey(d.kind, d.ns, d.name));
+        }
+      }
+      if (round == 3 || heldKeys.size() + heldFiles.size() == before) {
+        rejections_ += 1;
+        spdlog::error("config rejected: {} error(s) not confined to objects; still serving generation {}",
+                      diags.errorCount(), generation_);
+        return false;
+      }
+      serving = merge(parsed.snapshot, lastGood_, heldKeys, heldFiles);
+      diags = validate::validate(serving, mesh);
     }
+    for (const auto& key : heldKeys) {
+      ++rejections_;
+      spdlog::error("config rejected: object {} has errors; its last valid version (if any) keeps serving",
+                    key);
+    }
+    for (const auto& file : heldFiles) {
+      ++rejections_;
+      spdlog::error("config rejected: file {} has errors; its objects keep their last valid versions",
+                    file);
+    }
+    if (!heldKeys.empty() || !heldFiles.empty()) {
+      spdlog::info("{} rejection(s) since start", rejections_);
+    }
+    model::Snapshot accepted = serving;
+    parsed.snapshot = std::move(serving);
     model::Snapshot normalized = validate::normalize(std::move(parsed.snapshot), mesh);
     compile::CompileOptions copts;
     copts.mesh = mesh;
@@ -109,6 +194,11 @@ class Agent {
     if (!stats.ok()) {
       spdlog::error("{}; still serving generation {}", stats.error().message(), generation_);
       return false;
+    }
+    lastGood_ = std::move(accepted);
+    if (generation_ > 0 && plan == lastPlan_ && stats->upserts == 0 && stats->erases == 0 &&
+        (!heldKeys.empty() || !heldFiles.empty())) {
+      return false;  // only rejected objects changed: the same generation keeps serving
     }
     ++generation_;
     lastPlan_ = std::move(plan);
@@ -156,6 +246,8 @@ class Agent {
   uint64_t generation_ = 0;
   plan::DataplanePlan lastPlan_;
   std::vector<dataplane::Enrollment> lastClients_;
+  model::Snapshot lastGood_;  // the objects of the last applied snapshot, as parsed
+  uint64_t rejections_ = 0;   // objects (or files) held back, counted per reload
   size_t pendingDeletes_ = 0;
 };
 
