@@ -472,7 +472,8 @@ TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
     ASSERT_EQ(l.err, 0) << std::strerror(l.err) << "\n" << readAll(logFile);
     EXPECT_EQ(l.backend, '0');
   }
-  // A broken document rejects the whole directory: generation 1 keeps serving.
+  // A broken document (no object named) holds back every object of its file: generation 1 keeps
+  // serving.
   writeAtomic(configDir + "/mesh.yaml", meshYaml({1}) + "---\nkind: [unterminated\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(readAll(readyFile), "generation 1\n");
@@ -482,6 +483,16 @@ TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
   writeAtomic(configDir + "/mesh.yaml", meshYaml({1}));
   ASSERT_TRUE(waitGeneration(readyFile, 2, agent)) << readAll(logFile);
   EXPECT_EQ(connectVip().backend, '1');
+  // An invalid object (a negative weight) in another file stays out; the other objects update.
+  writeAtomic(configDir + "/bad.yaml",
+              "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: bad\n"
+              "  namespace: it\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: "
+              "{host: web}\n      weight: -1\n");
+  writeAtomic(configDir + "/mesh.yaml", meshYaml({2}));
+  ASSERT_TRUE(waitGeneration(readyFile, 3, agent)) << readAll(logFile);
+  EXPECT_NE(readAll(logFile).find("object VirtualService/it/bad has errors"), std::string::npos)
+      << readAll(logFile);
+  EXPECT_EQ(connectVip().backend, '2');
 
   // SIGTERM: clean exit, pins stay, links go (the VIP is no longer translated).
   ASSERT_EQ(kill(agent, SIGTERM), 0);
