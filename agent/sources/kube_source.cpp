@@ -1,15 +1,19 @@
-#include <sluice/parse/parser.h>
 #include <sluice/sources/kube_source.h>
-#include <spdlog/spdlog.h>
+
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
 #include <optional>
-#include <nlohmann/json.hpp>
-#include <poll.h>
 #include <thread>
+
+#include <nlohmann/json.hpp>
+#include <sluice/parse/parser.h>
+#include <spdlog/spdlog.h>
 
 #include "http_client.h"
 
