@@ -201,6 +201,12 @@ class Agent {
       return false;  // only rejected objects changed: the same generation keeps serving
     }
     ++generation_;
+    if (generation_ == 1 && options_.pinLinks) {
+      // Only now, with the whole config applied: links of cgroups no longer enrolled go.
+      if (Status st = datapath_->pruneLinks(); !st.ok()) {
+        spdlog::error("{}", st.error().message());
+      }
+    }
     lastPlan_ = std::move(plan);
     lastClients_ = enrollments(enrolled_, normalized);
     pendingDeletes_ = stats->pendingDeletes;
@@ -309,6 +315,7 @@ int run(const Options& options) {
   dataplane::DatapathOptions dpOptions;
   dpOptions.bpffsDir = options.bpffsDir;
   dpOptions.deleteGrace = options.deleteGrace;
+  dpOptions.pinLinks = options.pinLinks;
   auto datapath = dataplane::Datapath::open(dpOptions);
   if (!datapath.ok()) {
     spdlog::critical("{}", datapath.error().message());

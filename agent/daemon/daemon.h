@@ -26,6 +26,7 @@ struct Options {
   std::string clusterDomain = "cluster.local";
   std::chrono::milliseconds debounce{50};
   std::chrono::milliseconds deleteGrace{1000};
+  bool pinLinks = false;  // see dataplane::DatapathOptions::pinLinks
 };
 
 // "NS/POD=CGROUP_PATH"

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--proxy-addr", proxyAddr, "IP:PORT of the node proxy for L7 services");
   app.add_option("--cluster-domain", clusterDomain, "Kubernetes cluster domain");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off");
+  bool pinLinks = false;
+  app.add_flag("--pin-links", pinLinks,
+               "pin cgroup links under --bpffs so enrolled cgroups stay translated while no agent runs");
 
   std::string uninstallDir;
   CLI::App* uninstall = app.add_subcommand("uninstall", "remove the pins the agent created");
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
   options.bpffsDir = bpffs;
   options.readyFile = readyFile;
   options.clusterDomain = clusterDomain;
+  options.pinLinks = pinLinks;
   for (const auto& e : enroll) {
     auto spec = sluice::daemon::parseEnroll(e);
     if (!spec.ok()) {

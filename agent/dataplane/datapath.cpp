@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <linux/magic.h>
 
@@ -79,7 +80,9 @@ struct Datapath::Impl {
   std::string dir;
   bool adopted = false;
   Skeleton skel;
-  std::vector<Link> links;  // after skel: destroyed (detached) first
+  std::vector<Link> links;  // after skel: destroyed (detached unless pinned) first
+  bool pinLinks = false;
+  std::vector<std::string> attachedLinkDirs;  // bpffs link directories of this process's cgroups
   std::unique_ptr<LibbpfMapBackend> maps;
   std::unique_ptr<Applier> applier;
 };
@@ -90,6 +93,7 @@ Datapath::~Datapath() = default;
 Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->dir = options.bpffsDir;
+  impl->pinLinks = options.pinLinks;
   if (Status st = ensureBpffsDir(impl->dir); !st.ok()) {
     return st.error().wrap("open datapath");
   }
@@ -138,9 +142,35 @@ Status Datapath::attach(const std::string& cgroupPath) {
   if (cg.get() < 0) {
     return Error::fromErrno(errno, "attach: open cgroup " + cgroupPath);
   }
+  std::string linkDir;
+  if (impl_->pinLinks) {
+    auto id = cgroupId(cgroupPath);
+    if (!id.ok()) {
+      return id.error().wrap("attach");
+    }
+    linkDir = impl_->dir + "/links/" + std::to_string(*id);
+    std::error_code ec;
+    std::filesystem::create_directories(linkDir, ec);
+    if (ec) {
+      return Error::fromErrno(ec.value(), "attach: create " + linkDir);
+    }
+  }
   bpf_program* prog = nullptr;
   std::vector<Link> links;
   bpf_object__for_each_program(prog, impl_->skel->obj) {
+    std::string pin = linkDir + "/" + bpf_program__name(prog);
+    if (!linkDir.empty() && access(pin.c_str(), F_OK) == 0) {
+      // Left by an earlier agent: keep the attachment, point it at this process's program.
+      Link link(bpf_link__open(pin.c_str()));
+      if (!link) {
+        return Error::fromErrno(errno, "attach: open pinned link " + pin);
+      }
+      if (bpf_link__update_program(link.get(), prog) != 0) {
+        return Error::fromErrno(errno, "attach: update pinned link " + pin);
+      }
+      links.push_back(std::move(link));
+      continue;
+    }
     bpf_link* link = bpf_program__attach_cgroup(prog, cg.get());
     if (!link) {
       // Links made so far are detached by `links` going out of scope: all or nothing per cgroup.
@@ -148,9 +178,44 @@ Status Datapath::attach(const std::string& cgroupPath) {
                                          cgroupPath);
     }
     links.emplace_back(link);
+    if (!linkDir.empty() && bpf_link__pin(link, pin.c_str()) != 0) {
+      return Error::fromErrno(errno, "attach: pin link " + pin);
+    }
+  }
+  if (!linkDir.empty()) {
+    impl_->attachedLinkDirs.push_back(linkDir);
   }
   for (auto& l : links) {
     impl_->links.push_back(std::move(l));
+  }
+  return okStatus();
+}
+
+namespace {
+
+// Unpins every link in `dir` (a link goes once nothing holds it) and removes the directory.
+Status removeLinkDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return Error::fromErrno(ec.value(), "remove pinned links " + dir.string());
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+Status Datapath::pruneLinks() {
+  std::filesystem::path root = impl_->dir + "/links";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    bool ours = std::find(impl_->attachedLinkDirs.begin(), impl_->attachedLinkDirs.end(),
+                          entry.path().string()) != impl_->attachedLinkDirs.end();
+    if (!ours) {
+      if (Status st = removeLinkDir(entry.path()); !st.ok()) {
+        return st;
+      }
+    }
   }
   return okStatus();
 }
@@ -186,6 +251,9 @@ Status Datapath::uninstall(const std::string& bpffsDir) {
   Skeleton skel(sock_bpf__open());
   if (!skel) {
     return Error::fromErrno(errno, "uninstall: open sock.bpf.o");
+  }
+  if (Status st = removeLinkDir(bpffsDir + "/links"); !st.ok()) {
+    return st.error().wrap("uninstall");
   }
   bpf_map* map = nullptr;
   bpf_object__for_each_map(map, skel->obj) {

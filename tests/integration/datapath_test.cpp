@@ -508,6 +508,80 @@ TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_NE(stat((bpffs_ + "/sl_svc_v1").c_str(), &pin), 0);
 }
+// --pin-links: kill -9 of the agent and a restart are a non-event for enrolled cgroups; the restarted
+// agent re-adopts the pinned links, SIGTERM leaves them, uninstall removes them.
+TEST_F(DatapathTest, AgentKilledAndRestartedWithPinnedLinksFailsNoConnect) {
+  std::string configDir = mountDir_ + ".config";
+  std::string readyFile = mountDir_ + ".ready";
+  std::string logFile = mountDir_ + ".log";
+  ASSERT_EQ(mkdir(configDir.c_str(), 0755), 0);
+  struct Cleanup {
+    std::string dir, ready, log;
+    ~Cleanup() {
+      std::filesystem::remove_all(dir);
+      std::filesystem::remove(ready);
+      std::filesystem::remove(log);
+    }
+  } cleanup{configDir, readyFile, logFile};
+  writeAtomic(configDir + "/mesh.yaml", meshYaml({0}));
+  auto start = [&] {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(SLUICE_AGENT_PATH, SLUICE_AGENT_PATH, "--config-dir", configDir.c_str(), "--bpffs",
+            bpffs_.c_str(), "--enroll", ("it/client=" + cgroup_).c_str(), "--ready-file",
+            readyFile.c_str(), "--pin-links", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return pid;
+  };
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{start()};
+  ASSERT_GT(reaper.pid, 0);
+  ASSERT_TRUE(waitGeneration(readyFile, 1, reaper.pid)) << readAll(logFile);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> good{0}, bad{0};
+  std::thread load([&] {
+    while (!stop) {
+      Landing l = connectVip();
+      (l.err == 0 && l.backend == '0' ? good : bad)++;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(reaper.pid, SIGKILL);
+  waitpid(reaper.pid, nullptr, 0);
+  std::filesystem::remove(readyFile);
+  int duringGap = good;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  duringGap = good - duringGap;
+  reaper.pid = start();
+  bool restarted = waitGeneration(readyFile, 1, reaper.pid);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  load.join();
+  ASSERT_TRUE(restarted) << readAll(logFile);
+  EXPECT_EQ(bad, 0) << good << " good";
+  EXPECT_GT(duringGap, 0) << "no connection ran while no agent was running";
+
+  ASSERT_EQ(kill(reaper.pid, SIGTERM), 0);
+  ASSERT_EQ(waitpid(reaper.pid, nullptr, 0), reaper.pid);
+  reaper.pid = 0;
+  EXPECT_EQ(connectVip().backend, '0') << "pinned links stay after SIGTERM";
+  std::string cmd = std::string(SLUICE_AGENT_PATH) + " uninstall --bpffs " + bpffs_ + " >/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(connectVip().err, ENETUNREACH);
+  EXPECT_FALSE(std::filesystem::exists(bpffs_ + "/links"));
+}
 #endif
 
 }  // namespace

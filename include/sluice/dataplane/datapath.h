@@ -4,8 +4,8 @@
 // keeps the kernel's state and its IDs), attaches the cgroup programs with bpf_link, and applies plans
 // through an Applier over those maps.
 //
-// Pins outlive the process (an agent restart is a non-event for the maps); links do not: they are
-// owned here and detached when the Datapath is destroyed (see docs/dataplane.md).
+// Pins outlive the process (an agent restart is a non-event for the maps); links are owned here and
+// detached when the Datapath is destroyed, unless DatapathOptions::pinLinks (see docs/agent.md).
 #include <sluice/compile/plan.h>
 #include <sluice/dataplane/applier.h>
 #include <sluice/dataplane/map_backend.h>
@@ -30,6 +30,10 @@ struct DatapathOptions {
   std::string bpffsDir;  // must be on a bpffs mount; created if missing
   // See ApplierOptions::deleteGrace; apply() again after it to delete what is pending.
   std::chrono::milliseconds deleteGrace{1000};
+  // Pin each cgroup link under bpffsDir/links/<cgroup id>/<program>, and re-adopt a pinned link at
+  // attach (bpf_link_update to the newly loaded program): the cgroup stays translated while no agent
+  // runs (crash, restart). uninstall() removes them.
+  bool pinLinks = false;
 };
 
 class Datapath {
@@ -41,6 +45,9 @@ class Datapath {
 
   // Attaches every program of the object to the cgroup v2 directory at `cgroupPath`.
   [[nodiscard]] Status attach(const std::string& cgroupPath);
+  // With pinLinks: removes the pinned links of cgroups this Datapath did not attach (call it once the
+  // first complete plan is applied, so enrolled cgroups never lose their programs).
+  [[nodiscard]] Status pruneLinks();
   // Writes sl_cfg_v1: where L7 services are handed (v4 and/or v6 listener, one port).
   [[nodiscard]] Status setProxy(const std::vector<ProxyAddress>& proxies);
   [[nodiscard]] Result<ApplyStats> apply(const plan::DataplanePlan& plan,
