@@ -688,6 +688,7 @@ MapReader::MapReader(Context& ctx, const YAML::Node& node, std::string path)
       ctx_.error(keyPath(path_, name), keyLine, "duplicate field " + quote(keyPath(path_, name)));
       continue;
     }
+    index_.emplace(name, entries_.size());
     entries_.push_back(Entry{name, keyLine, value, false});
   }
 }
@@ -705,12 +706,13 @@ MapReader::~MapReader() {
 }
 
 const MapReader::Entry* MapReader::find(std::string_view key) const {
-  for (const Entry& e : entries_) {
-    if (e.key == key) {
-      return &e;
-    }
-  }
-  return nullptr;
+  auto it = index_.find(std::string(key));
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+MapReader::Entry* MapReader::find(std::string_view key) {
+  auto it = index_.find(std::string(key));
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 bool MapReader::present(std::string_view key) const {
@@ -719,17 +721,16 @@ bool MapReader::present(std::string_view key) const {
 }
 
 std::optional<YAML::Node> MapReader::take(std::string_view key) {
-  for (Entry& e : entries_) {
-    if (e.key == key) {
-      e.used = true;
-      ctx_.record(pathOf(key), e.line);
-      if (e.value.IsNull()) {
-        return std::nullopt;
-      }
-      return e.value;
-    }
+  Entry* e = find(key);
+  if (e == nullptr) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  e->used = true;
+  ctx_.record(pathOf(key), e->line);
+  if (e->value.IsNull()) {
+    return std::nullopt;
+  }
+  return e->value;
 }
 
 std::vector<std::string> MapReader::keys() const {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -271,6 +272,7 @@ class MapReader {
   void reportUnsupported(const std::string& p, const YAML::Node& n, const std::string& text,
                          const std::vector<std::string_view>& names);
   const Entry* find(std::string_view key) const;
+  Entry* find(std::string_view key);
   bool present(std::string_view key) const;
 
   Context& ctx_;
@@ -278,6 +280,8 @@ class MapReader {
   bool valid_ = false;
   bool lenient_ = false;
   std::vector<Entry> entries_;
+  // Key → position in entries_, so maps with many keys (labels) are not read in quadratic time.
+  std::unordered_map<std::string, size_t> index_;
 };
 
 }  // namespace sluice::parse
