@@ -1,4 +1,5 @@
 #include "daemon.h"
+#include "metrics.h"
 
 #include <sluice/compile/compiler.h>
 #include <sluice/dataplane/unique_fd.h>
@@ -121,9 +122,10 @@ model::Snapshot merge(const model::Snapshot& fresh, const model::Snapshot& lastG
 
 class Agent {
  public:
-  Agent(const Options& options, std::unique_ptr<dataplane::Datapath> datapath,
+  Agent(const Options& options, Metrics& metrics, std::unique_ptr<dataplane::Datapath> datapath,
         std::vector<Enrolled> enrolled)
-      : options_(options), datapath_(std::move(datapath)), enrolled_(std::move(enrolled)) {}
+      : options_(options), metrics_(metrics), datapath_(std::move(datapath)),
+        enrolled_(std::move(enrolled)) {}
 
   // Loads, compiles and applies the directory. false when the config was rejected or the apply
   // failed (the maps keep the last good plan).
@@ -162,6 +164,7 @@ class Agent {
       }
       if (round == 3 || heldKeys.size() + heldFiles.size() == before) {
         rejections_ += 1;
+        metrics_.addRejections(1);
         spdlog::error("config rejected: {} error(s) not confined to objects; still serving generation {}",
                       diags.errorCount(), generation_);
         return false;
@@ -179,6 +182,7 @@ class Agent {
       spdlog::error("config rejected: file {} has errors; its objects keep their last valid versions",
                     file);
     }
+    metrics_.addRejections(heldKeys.size() + heldFiles.size());
     if (!heldKeys.empty() || !heldFiles.empty()) {
       spdlog::info("{} rejection(s) since start", rejections_);
     }
@@ -218,6 +222,9 @@ class Agent {
         generation_, plan.frontends.size(), plan.groups.size(), plan.backends.size(),
         stats->upserts, stats->erases, stats->servicesFlipped, stats->groupsCommitted,
         stats->backendsDraining, ms(compiled - start).count(), ms(done - compiled).count());
+    metrics_.observeReload(std::chrono::duration<double>(done - start).count(),
+                           std::chrono::duration<double>(done - compiled).count());
+    metrics_.setGeneration(generation_);
     if (!options_.readyFile.empty()) {
       if (Status st = writeAtomic(options_.readyFile, "generation " + std::to_string(generation_) + "\n");
           !st.ok()) {
@@ -247,6 +254,7 @@ class Agent {
 
  private:
   const Options& options_;
+  Metrics& metrics_;
   std::unique_ptr<dataplane::Datapath> datapath_;
   std::vector<Enrolled> enrolled_;
   uint64_t generation_ = 0;
@@ -347,7 +355,18 @@ int run(const Options& options) {
     spdlog::info("enrolled {}: cgroup {} (id {})", e.pod, e.cgroupPath, *id);
     enrolled.push_back({e.pod, *id});
   }
-  Agent agent(options, std::move(datapath).value(), std::move(enrolled));
+  Metrics metrics;
+  std::unique_ptr<MetricsServer> metricsServer;
+  if (!options.metricsAddr.empty()) {
+    auto server = MetricsServer::start(options.metricsAddr, metrics);
+    if (!server.ok()) {
+      spdlog::error("{}", server.error().message());
+      return 1;
+    }
+    metricsServer = std::move(server).value();
+    spdlog::info("serving /metrics, /healthz, /readyz on {}", options.metricsAddr);
+  }
+  Agent agent(options, metrics, std::move(datapath).value(), std::move(enrolled));
   agent.reload();
 
   // Reload once the directory has been quiet for options.debounce. A rejected config or a failed

@@ -27,6 +27,7 @@ struct Options {
   std::chrono::milliseconds debounce{50};
   std::chrono::milliseconds deleteGrace{1000};
   bool pinLinks = false;  // see dataplane::DatapathOptions::pinLinks
+  std::string metricsAddr;  // IP:PORT for /metrics, /healthz, /readyz; empty: none
 };
 
 // "NS/POD=CGROUP_PATH"

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--proxy-addr", proxyAddr, "IP:PORT of the node proxy for L7 services");
   app.add_option("--cluster-domain", clusterDomain, "Kubernetes cluster domain");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off");
+  std::string metricsAddr;
+  app.add_option("--metrics-addr", metricsAddr, "IP:PORT serving /metrics, /healthz and /readyz");
   bool pinLinks = false;
   app.add_flag("--pin-links", pinLinks,
                "pin cgroup links under --bpffs so enrolled cgroups stay translated while no agent runs");
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   options.readyFile = readyFile;
   options.clusterDomain = clusterDomain;
   options.pinLinks = pinLinks;
+  options.metricsAddr = metricsAddr;
   for (const auto& e : enroll) {
     auto spec = sluice::daemon::parseEnroll(e);
     if (!spec.ok()) {

@@ -415,6 +415,28 @@ std::string meshYaml(const std::vector<int>& backends) {
   return y;
 }
 
+// One HTTP/1.0 GET to 127.0.0.1:port; the whole response, or "" when the connect fails.
+std::string httpGet(uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
 // Waits (bounded) until the ready file says `generation want`.
 bool waitGeneration(const std::string& readyFile, int want, pid_t agent) {
   auto deadline = Clock::now() + std::chrono::seconds(20);
@@ -453,7 +475,8 @@ TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
     dup2(fd, 2);
     execl(SLUICE_AGENT_PATH, SLUICE_AGENT_PATH, "--config-dir", configDir.c_str(), "--bpffs",
           bpffs_.c_str(), "--enroll", ("it/client=" + cgroup_).c_str(), "--ready-file",
-          readyFile.c_str(), "--log-level", "debug", static_cast<char*>(nullptr));
+          readyFile.c_str(), "--log-level", "debug", "--metrics-addr", "127.0.0.1:19091",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   struct Reaper {
@@ -493,6 +516,17 @@ TEST_F(DatapathTest, AgentAppliesKeepsLastGoodPlanExitsOnSigtermAndUninstalls) {
   EXPECT_NE(readAll(logFile).find("object VirtualService/it/bad has errors"), std::string::npos)
       << readAll(logFile);
   EXPECT_EQ(connectVip().backend, '2');
+  // Observability on loopback: the rejection is counted, the generation and the reload histogram
+  // are exported, the agent is healthy and ready.
+  std::string metrics = httpGet(19091, "/metrics");
+  EXPECT_NE(metrics.find(" 200 OK\r\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsluice_generation 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsluice_config_rejections_total "), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("\nsluice_config_rejections_total 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sluice_network_programming_duration_seconds_count 3\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(httpGet(19091, "/healthz").find(" 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(httpGet(19091, "/readyz").find(" 200 OK\r\n"), std::string::npos);
 
   // SIGTERM: clean exit, pins stay, links go (the VIP is no longer translated).
   ASSERT_EQ(kill(agent, SIGTERM), 0);
