@@ -258,15 +258,17 @@ void readConsistentHash(MapReader& m, ConsistentHashLB& out) {
   m.read("minimumRingSize", out.minimumRingSize);
 }
 
+void readFailover(MapReader& f, LocalityFailover& failover) {
+  f.read("from", failover.from);
+  f.read("to", failover.to);
+}
+
 void readLocality(MapReader& m, LocalityLoadBalancerSetting& out) {
   m.list("distribute", out.distribute, [](MapReader& d, LocalityDistribute& dist) {
     d.read("from", dist.from);
     d.read("to", dist.to);
   });
-  m.list("failover", out.failover, [](MapReader& f, LocalityFailover& failover) {
-    f.read("from", failover.from);
-    f.read("to", failover.to);
-  });
+  m.list("failover", out.failover, readFailover);
   m.read("failoverPriority", out.failoverPriority);
   m.read("enabled", out.enabled);
 }
@@ -279,15 +281,8 @@ void readZoneAware(MapReader& m, ZoneAwareLoadBalancerSetting& out) {
       out.minClusterSize = static_cast<uint32_t>(v);
     }
   }
-  // In the CRD (master) but not in Sluice's model: type-checked, then reported as ignored.
-  for (std::string_view key : {"failover", "failoverPriority"}) {
-    if (auto n = m.take(key)) {
-      if (expectArray(m.context(), *n, m.pathOf(key))) {
-        m.context().warning(m.pathOf(key), m.context().lineOf(*n),
-                            "not supported by Sluice; ignored");
-      }
-    }
-  }
+  m.list("failover", out.failover, readFailover);
+  m.read("failoverPriority", out.failoverPriority);
 }
 
 void readLoadBalancer(MapReader& m, LoadBalancerSettings& out) {

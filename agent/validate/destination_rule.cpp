@@ -225,6 +225,39 @@ void checkLocalityLb(Reporter& r, const std::string& p, const model::LocalityLoa
   }
 }
 
+// Istio's ValidateZoneAwareLbSetting: zone and subzone tiers are implicit, so failover names regions
+// only and failoverPriority may not use the topology labels.
+void checkZoneAwareLb(Reporter& r, const std::string& p, const model::ZoneAwareLoadBalancerSetting& za,
+                      bool hasOutlierDetection) {
+  if (za.minClusterSize && *za.minClusterSize < 1) {
+    r.error(field(p, "minClusterSize"), "should be greater than or equal to 1");
+  }
+  for (size_t i = 0; i < za.failoverPriority.size(); ++i) {
+    if (isTopologyLabel(za.failoverPriority[i])) {
+      r.error(index(field(p, "failoverPriority"), i),
+              "'failover_priority' for zone aware lb must not use topology label '" +
+                  za.failoverPriority[i] + "'; region- and zone-level routing are handled automatically");
+    }
+  }
+  if ((!za.failover.empty() || !za.failoverPriority.empty()) && !hasOutlierDetection) {
+    r.warning(p, "outlier detection policy must be provided for failover");
+  }
+  for (size_t i = 0; i < za.failover.size(); ++i) {
+    const auto& f = za.failover[i];
+    const std::string fp = index(field(p, "failover"), i);
+    if (f.from == f.to) {
+      r.error(fp, "zone aware lb failover settings must specify different regions");
+    }
+    if (f.from.find('/') != std::string::npos || f.to.find('/') != std::string::npos) {
+      r.error(fp, "zone aware lb failover only specifies region; zone and subzone failover are handled "
+                  "automatically");
+    }
+    if (f.from.find('*') != std::string::npos || f.to.find('*') != std::string::npos) {
+      r.error(fp, "zone aware lb failover region should not contain '*' wildcard");
+    }
+  }
+}
+
 void checkLoadBalancer(Reporter& r, const std::string& p, const model::LoadBalancerSettings& lb,
                        bool hasOutlierDetection) {
   if (lb.simple && lb.consistentHash) {
@@ -288,10 +321,8 @@ void checkLoadBalancer(Reporter& r, const std::string& p, const model::LoadBalan
   if (lb.localityLbSetting) {
     checkLocalityLb(r, field(p, "localityLbSetting"), *lb.localityLbSetting, hasOutlierDetection);
   }
-  if (const auto& za = lb.zoneAwareLbSetting) {
-    if (za->minClusterSize && *za->minClusterSize < 1) {
-      r.error(field(p, "zoneAwareLbSetting.minClusterSize"), "should be greater than or equal to 1");
-    }
+  if (lb.zoneAwareLbSetting) {
+    checkZoneAwareLb(r, field(p, "zoneAwareLbSetting"), *lb.zoneAwareLbSetting, hasOutlierDetection);
   }
   // The CRD rejects a warmupDurationSecs below 1ms; the webhook does not look at it.
   if (lb.warmupDurationSecs && *lb.warmupDurationSecs < std::chrono::milliseconds(1)) {

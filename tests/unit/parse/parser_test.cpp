@@ -417,7 +417,7 @@ spec:
     - port: {number: 9443}
       loadBalancer:
         consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 2048}}
-        zoneAwareLbSetting: {enabled: true, minClusterSize: 3}
+        zoneAwareLbSetting: {enabled: true, minClusterSize: 3, failover: [{from: us-east, to: us-west}], failoverPriority: [topology.kubernetes.io/zone]}
     tunnel: {protocol: POST, targetHost: proxy.example, targetPort: 8080}
     proxyProtocol: {version: V2}
     retryBudget: {percent: 25.5, minRetryConcurrency: 4, budgetInterval: 1s}
@@ -531,6 +531,10 @@ TEST(ParseDestinationRule, ReadsEveryField) {
   EXPECT_EQ(p1.loadBalancer->consistentHash->ringHash->minimumRingSize, 2048u);
   EXPECT_EQ(p1.loadBalancer->zoneAwareLbSetting->enabled, true);
   EXPECT_EQ(p1.loadBalancer->zoneAwareLbSetting->minClusterSize, 3u);
+  ASSERT_EQ(p1.loadBalancer->zoneAwareLbSetting->failover.size(), 1u);
+  EXPECT_EQ(p1.loadBalancer->zoneAwareLbSetting->failover[0].to, "us-west");
+  EXPECT_EQ(p1.loadBalancer->zoneAwareLbSetting->failoverPriority,
+            (std::vector<std::string>{"topology.kubernetes.io/zone"}));
 
   EXPECT_EQ(tp.tunnel->protocol, "POST");
   EXPECT_EQ(tp.tunnel->targetHost, "proxy.example");

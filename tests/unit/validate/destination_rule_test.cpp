@@ -301,6 +301,33 @@ const std::vector<C>& cases() {
        Verdict::Invalid, "spec.trafficPolicy.loadBalancer"},
       {"zone aware only", [](DR& d) { lb(d).zoneAwareLbSetting.emplace().enabled = true; }, Verdict::Valid,
        ""},
+      {"zone aware failover without outlier detection",
+       [](DR& d) { lb(d).zoneAwareLbSetting.emplace().failover = {{"us-east", "us-west"}}; },
+       Verdict::Warning, "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting"},
+      {"zone aware failover to the same region",
+       [](DR& d) {
+         lb(d).zoneAwareLbSetting.emplace().failover = {{"us-east", "us-east"}};
+         d.spec.trafficPolicy->outlierDetection.emplace();
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failover[0]"},
+      {"zone aware failover with a zone",
+       [](DR& d) {
+         lb(d).zoneAwareLbSetting.emplace().failover = {{"us-east/a", "us-west"}};
+         d.spec.trafficPolicy->outlierDetection.emplace();
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failover[0]"},
+      {"zone aware failover priority on a topology label",
+       [](DR& d) {
+         lb(d).zoneAwareLbSetting.emplace().failoverPriority = {"topology.kubernetes.io/zone"};
+         d.spec.trafficPolicy->outlierDetection.emplace();
+       },
+       Verdict::Invalid, "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failoverPriority[0]"},
+      {"zone aware failover priority on a custom label",
+       [](DR& d) {
+         lb(d).zoneAwareLbSetting.emplace().failoverPriority = {"example.com/rack"};
+         d.spec.trafficPolicy->outlierDetection.emplace();
+       },
+       Verdict::Valid, ""},
       {"warmup", [](DR& d) { lb(d).warmup.emplace().duration = sec(10); }, Verdict::Valid, ""},
       {"warmup without duration", [](DR& d) { lb(d).warmup.emplace(); }, Verdict::Invalid,
        "spec.trafficPolicy.loadBalancer.warmup.duration"},

@@ -1,0 +1,124 @@
+#include <sluice/compile/enforcement.h>
+
+#include <string>
+
+namespace sluice::compile {
+namespace {
+
+// Collects warnings for one object; `what` explains the gap in the user's terms.
+class Reporter {
+ public:
+  Reporter(Diagnostics& out, std::string kind, const model::ObjectMeta& meta,
+           const model::SourceInfo& source)
+      : out_(out), kind_(std::move(kind)), meta_(meta), source_(source) {}
+
+  void operator()(const std::string& path, const std::string& what) {
+    out_.add(model::diagnosticAt(Severity::Warning, kind_, meta_, source_, path,
+                                 "not enforced by this version of Sluice: " + what));
+  }
+
+ private:
+  Diagnostics& out_;
+  std::string kind_;
+  const model::ObjectMeta& meta_;
+  const model::SourceInfo& source_;
+};
+
+// Retry conditions the proxy acts on today: a failed upstream connect is retried on another host.
+bool retryOnlyOnConnectFailure(const model::HTTPRetry& r) {
+  return !r.retryOn || *r.retryOn == "connect-failure";
+}
+
+void checkHttpRoute(Reporter& report, const model::HTTPRoute& route, const std::string& path) {
+  if (route.mirror || !route.mirrors.empty()) {
+    report(path + (route.mirror ? ".mirror" : ".mirrors"), "traffic mirroring");
+  }
+  if (route.corsPolicy) {
+    report(path + ".corsPolicy", "CORS");
+  }
+  if (route.retries && route.retries->attempts > 0 && !retryOnlyOnConnectFailure(*route.retries)) {
+    report(path + ".retries.retryOn", "retries on conditions other than connect-failure");
+  }
+  if (route.fault && route.fault->abort && route.fault->abort->grpcStatus) {
+    report(path + ".fault.abort.grpcStatus", "gRPC aborts (the proxy speaks HTTP/1.1 only)");
+  }
+}
+
+void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::string& path) {
+  if (p.outlierDetection) {
+    report(path + ".outlierDetection", "outlier detection");
+  }
+  if (p.tls && p.tls->mode != model::TLSMode::Disable) {
+    report(path + ".tls", "TLS origination");
+  }
+  if (p.tunnel) {
+    report(path + ".tunnel", "tunnelling");
+  }
+  if (p.proxyProtocol) {
+    report(path + ".proxyProtocol", "PROXY protocol");
+  }
+  if (p.retryBudget) {
+    report(path + ".retryBudget", "retry budgets");
+  }
+  if (p.loadBalancer) {
+    const auto& lb = *p.loadBalancer;
+    if (lb.localityLbSetting || lb.zoneAwareLbSetting) {
+      report(path + ".loadBalancer.localityLbSetting", "locality-aware load balancing");
+    }
+    if (lb.warmup || lb.warmupDurationSecs) {
+      report(path + ".loadBalancer.warmup", "slow start");
+    }
+  }
+  if (p.connectionPool) {
+    const auto& pool = *p.connectionPool;
+    if (pool.http) {
+      report(path + ".connectionPool.http", "HTTP connection-pool limits");
+    }
+    if (pool.tcp && (pool.tcp->connectTimeout || pool.tcp->tcpKeepalive ||
+                     pool.tcp->maxConnectionDuration || pool.tcp->idleTimeout)) {
+      report(path + ".connectionPool.tcp", "TCP timeouts and keepalive (maxConnections is enforced)");
+    }
+  }
+  for (size_t i = 0; i < p.portLevelSettings.size(); ++i) {
+    const auto& port = p.portLevelSettings[i];
+    model::TrafficPolicy asPolicy;
+    asPolicy.loadBalancer = port.loadBalancer;
+    asPolicy.connectionPool = port.connectionPool;
+    asPolicy.outlierDetection = port.outlierDetection;
+    asPolicy.tls = port.tls;
+    checkPolicy(report, asPolicy, path + ".portLevelSettings[" + std::to_string(i) + "]");
+  }
+}
+
+}  // namespace
+
+Diagnostics unenforcedFields(const model::Snapshot& asWritten) {
+  Diagnostics out;
+  for (const auto& vs : asWritten.virtualServices) {
+    Reporter report(out, "VirtualService", vs.meta, vs.source);
+    for (size_t i = 0; i < vs.spec.http.size(); ++i) {
+      checkHttpRoute(report, vs.spec.http[i], "spec.http[" + std::to_string(i) + "]");
+    }
+    if (!vs.spec.tls.empty()) {
+      report("spec.tls", "TLS (SNI) routes");
+    }
+  }
+  for (const auto& dr : asWritten.destinationRules) {
+    Reporter report(out, "DestinationRule", dr.meta, dr.source);
+    if (dr.spec.trafficPolicy) {
+      checkPolicy(report, *dr.spec.trafficPolicy, "spec.trafficPolicy");
+    }
+    for (size_t i = 0; i < dr.spec.subsets.size(); ++i) {
+      if (dr.spec.subsets[i].trafficPolicy) {
+        checkPolicy(report, *dr.spec.subsets[i].trafficPolicy,
+                    "spec.subsets[" + std::to_string(i) + "].trafficPolicy");
+      }
+    }
+    if (dr.spec.workloadSelector) {
+      report("spec.workloadSelector", "per-workload DestinationRules");
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::compile
