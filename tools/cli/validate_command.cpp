@@ -1,9 +1,11 @@
-// sluicectl validate PATH... [--output text|json]
+// sluicectl validate PATH... [--output text|json] [--dataplane]
 // Loads files and directories, parses them (strict, like `kubectl apply --validate=strict`), runs
 // Istio's validation and the snapshot analysis, prints every diagnostic, exits 1 if any is an error.
+// Verdicts mirror Istio's; --dataplane adds warnings for fields this Sluice accepts but does not enforce.
 #include "command.h"
 #include "diagnostics_output.h"
 
+#include <sluice/compile/enforcement.h>
 #include <sluice/parse/parser.h>
 #include <sluice/validate/validate.h>
 
@@ -20,12 +22,16 @@ struct ValidateOptions {
   std::vector<std::string> paths;
   OutputFormat format = OutputFormat::Text;
   model::MeshSettings mesh;
+  bool dataplane = false;
 };
 
 int runValidate(const ValidateOptions& opts) {
   parse::ParseOutput parsed = parse::loadPaths(opts.paths);
   Diagnostics diags = std::move(parsed.diagnostics);
   diags.append(validate::validate(parsed.snapshot, opts.mesh));
+  if (opts.dataplane) {
+    diags.append(compile::unenforcedFields(parsed.snapshot));
+  }
   diags.sortByPosition();
   if (opts.format == OutputFormat::Json) {
     printJson(diags, std::cout);
@@ -51,6 +57,8 @@ Command addValidateCommand(CLI::App& root) {
       ->default_val(opts->mesh.clusterDomain);
   app->add_option("--root-namespace", opts->mesh.rootNamespace, "Istio root namespace")
       ->default_val(opts->mesh.rootNamespace);
+  app->add_flag("--dataplane", opts->dataplane,
+                "also warn about fields this version of Sluice accepts but does not enforce yet");
   return Command{app, [opts] { return runValidate(*opts); }};
 }
 
