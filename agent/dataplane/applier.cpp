@@ -145,6 +145,37 @@ struct DesiredGroup {
   bool fresh = false;  // a new id: written from half 0, nothing reads it yet
 };
 
+// Commits a changed group: its slots into the idle half (half 0 for a new id), stale indexes of that
+// half (`existing`: the group's slot indexes in the maps) deleted, then the entry pointing at it.
+template <typename Put, typename Del>
+Status commitGroup(const DesiredGroup& d, std::vector<uint32_t> existing, Put&& put, Del&& del) {
+  uint32_t half = d.applied ? ((d.applied->base & SL_SLOT_HALF) ^ SL_SLOT_HALF) : 0;
+  uint32_t n = static_cast<uint32_t>(d.content.backends.size());
+  uint32_t total = n + static_cast<uint32_t>(d.content.hash.size());
+  for (uint32_t i = 0; i < total; ++i) {
+    uint32_t b = i < n ? d.content.backends[i] : d.content.hash[i - n];
+    if (Status st = put(MapId::Slot, asBytes(slotKey(d.id, half + i)), asBytes(b)); !st.ok()) {
+      return st;
+    }
+  }
+  std::sort(existing.begin(), existing.end());
+  for (uint32_t index : existing) {
+    if ((index & SL_SLOT_HALF) == half && (index & ~SL_SLOT_HALF) >= total) {
+      if (Status st = del(MapId::Slot, asBytes(slotKey(d.id, index))); !st.ok()) {
+        return st;
+      }
+    }
+  }
+  sl_group entry{};
+  entry.base = half;
+  entry.count = n;
+  entry.hash_base = half + n;
+  entry.hash_size = static_cast<uint32_t>(d.content.hash.size());
+  entry.max_conns = d.content.maxConns;
+  entry.lb = d.content.lb;
+  return put(MapId::Group, asBytes(d.id), asBytes(entry));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps, ApplierOptions options) {
@@ -584,35 +615,13 @@ Result<ApplyStats> Applier::applyAll(const plan::DataplanePlan& plan,
   }
 
   // ---- 2. Groups: the idle half first, then the entry that points at it.
+  auto putEntry = [&](MapId map, Bytes key, Bytes value) { return put(map, key, value, stats); };
+  auto delEntry = [&](MapId map, Bytes key) { return del(map, key, stats); };
   for (auto& [name, d] : groups) {
     if (!d.changed) {
       continue;
     }
-    uint32_t half = d.applied ? ((d.applied->base & SL_SLOT_HALF) ^ SL_SLOT_HALF) : 0;
-    uint32_t n = static_cast<uint32_t>(d.content.backends.size());
-    uint32_t total = n + static_cast<uint32_t>(d.content.hash.size());
-    for (uint32_t i = 0; i < total; ++i) {
-      uint32_t b = i < n ? d.content.backends[i] : d.content.hash[i - n];
-      if (Status st = put(MapId::Slot, asBytes(slotKey(d.id, half + i)), asBytes(b), stats);
-          !st.ok()) {
-        return fail(st.error().wrap("group " + name));
-      }
-    }
-    for (uint32_t index : slotsByGroup[d.id]) {
-      if ((index & SL_SLOT_HALF) == half && (index & ~SL_SLOT_HALF) >= total) {
-        if (Status st = del(MapId::Slot, asBytes(slotKey(d.id, index)), stats); !st.ok()) {
-          return fail(st.error().wrap("group " + name));
-        }
-      }
-    }
-    sl_group entry{};
-    entry.base = half;
-    entry.count = n;
-    entry.hash_base = half + n;
-    entry.hash_size = static_cast<uint32_t>(d.content.hash.size());
-    entry.max_conns = d.content.maxConns;
-    entry.lb = d.content.lb;
-    if (Status st = put(MapId::Group, asBytes(d.id), asBytes(entry), stats); !st.ok()) {
+    if (Status st = commitGroup(d, slotsByGroup[d.id], putEntry, delEntry); !st.ok()) {
       return fail(st.error().wrap("group " + name));
     }
     ++stats.groupsCommitted;
@@ -997,41 +1006,17 @@ std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePla
     }
     draining_.erase(id);
   }
+  auto putEntry = [&](MapId map, Bytes key, Bytes value) { return put(map, key, value, stats); };
+  auto delEntry = [&](MapId map, Bytes key) { return del(map, key, stats); };
   for (auto& d : groups) {
     if (!d.changed) {
       continue;
     }
-    uint32_t half = (d.applied->base & SL_SLOT_HALF) ^ SL_SLOT_HALF;
-    uint32_t n = static_cast<uint32_t>(d.content.backends.size());
-    uint32_t total = n + static_cast<uint32_t>(d.content.hash.size());
-    for (uint32_t i = 0; i < total; ++i) {
-      uint32_t b = i < n ? d.content.backends[i] : d.content.hash[i - n];
-      if (Status st = put(MapId::Slot, asBytes(slotKey(d.id, half + i)), asBytes(b), stats); !st.ok()) {
-        return fail(st.error());
-      }
-    }
-    std::vector<uint32_t> stale;
+    std::vector<uint32_t> existing;
     if (auto slots = slotsByGroup_.find(d.id); slots != slotsByGroup_.end()) {
-      for (uint32_t index : slots->second) {
-        if ((index & SL_SLOT_HALF) == half && (index & ~SL_SLOT_HALF) >= total) {
-          stale.push_back(index);
-        }
-      }
+      existing.assign(slots->second.begin(), slots->second.end());
     }
-    std::sort(stale.begin(), stale.end());
-    for (uint32_t index : stale) {
-      if (Status st = del(MapId::Slot, asBytes(slotKey(d.id, index)), stats); !st.ok()) {
-        return fail(st.error());
-      }
-    }
-    sl_group entry{};
-    entry.base = half;
-    entry.count = n;
-    entry.hash_base = half + n;
-    entry.hash_size = static_cast<uint32_t>(d.content.hash.size());
-    entry.max_conns = d.content.maxConns;
-    entry.lb = d.content.lb;
-    if (Status st = put(MapId::Group, asBytes(d.id), asBytes(entry), stats); !st.ok()) {
+    if (Status st = commitGroup(d, std::move(existing), putEntry, delEntry); !st.ok()) {
       return fail(st.error());
     }
     ++stats.groupsCommitted;
