@@ -66,9 +66,15 @@ std::optional<OriginalDestination> HandoffMapResolver::resolve(const sockaddr_st
     key.family = SL_FAMILY_V4;
   } else if (peer.ss_family == AF_INET6) {
     const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
-    std::memcpy(key.client.bytes, &in6.sin6_addr, 16);
     key.client_port = in6.sin6_port;
-    key.family = SL_FAMILY_V6;
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; the kernel keyed them as IPv4.
+    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+      std::memcpy(key.client.bytes, &in6.sin6_addr.s6_addr[12], 4);
+      key.family = SL_FAMILY_V4;
+    } else {
+      std::memcpy(key.client.bytes, &in6.sin6_addr, 16);
+      key.family = SL_FAMILY_V6;
+    }
   } else {
     return std::nullopt;
   }
