@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <sluice/compile/compiler.h>
+#include <sluice/compile/enforcement.h>
 #include <sluice/dataplane/unique_fd.h>
 #include <sluice/parse/parser.h>
 #include <sluice/validate/normalize.h>
@@ -136,6 +137,8 @@ class Agent {
     parse::ParseOutput parsed = parse::loadPaths({options_.configDir});
     Diagnostics diags = parsed.diagnostics;
     diags.append(validate::validate(parsed.snapshot, mesh));
+    // Accepted fields this data plane does not act on yet are never ignored silently.
+    diags.append(compile::unenforcedFields(parsed.snapshot));
     diags.sortByPosition();
     for (const auto& d : diags.items()) {
       if (d.severity == Severity::Error) {
