@@ -34,6 +34,13 @@ std::optional<CompiledStringMatch> CompiledStringMatch::create(Kind kind, std::s
   return m;
 }
 
+bool Cors::originAllowed(std::string_view origin) const {
+  for (const auto& m : origins) {
+    if (m.matches(origin)) return true;
+  }
+  return false;
+}
+
 bool CompiledStringMatch::matches(std::string_view input) const {
   switch (kind_) {
     case Kind::Any:

@@ -398,6 +398,41 @@ class Builder {
     return c;
   }
 
+  static std::string joinComma(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) {
+      if (!out.empty()) out += ",";
+      out += x;
+    }
+    return out;
+  }
+
+  void compileCors(const model::CorsPolicy& c, Route& out) {
+    Cors cors;
+    for (const auto& o : c.allowOrigin) {
+      if (auto m = CompiledStringMatch::create(CompiledStringMatch::Kind::Exact, o)) {
+        cors.origins.push_back(std::move(*m));
+      }
+    }
+    for (const auto& o : c.allowOrigins) {
+      if (o.kind == StringMatch::Kind::Any) continue;
+      if (auto m = compileMatch(o, false, false)) {
+        cors.origins.push_back(std::move(*m));
+      } else {
+        warn("route " + out.name + ": corsPolicy origin regex dropped");
+      }
+    }
+    cors.allowMethods = joinComma(c.allowMethods);
+    cors.allowHeaders = joinComma(c.allowHeaders);
+    cors.exposeHeaders = joinComma(c.exposeHeaders);
+    if (c.maxAge) {
+      cors.maxAge = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*c.maxAge).count());
+    }
+    cors.allowCredentials = c.allowCredentials.value_or(false);
+    cors.forwardUnmatchedPreflights = c.unmatchedPreflights != model::UnmatchedPreflights::Ignore;
+    out.cors = std::move(cors);
+  }
+
   bool compileMap(const std::map<std::string, StringMatch>& in, std::vector<HeaderMatch>& out,
                   bool isHeader) {
     for (const auto& [name, m] : in) {
@@ -797,6 +832,9 @@ class Builder {
     }
     if (r.fault) {
       compileFault(*r.fault, out);
+    }
+    if (r.corsPolicy) {
+      compileCors(*r.corsPolicy, out);
     }
     if (r.rewrite) {
       if (!r.rewrite->uri.empty()) {

@@ -327,6 +327,27 @@ Decision Router::route(const RouteTable& table, const Listener& listener, const 
     return d;
   }
   const Route& r = *d.route;
+  // Istio's filter order puts the CORS filter before the fault filter.
+  if (r.cors && req.headers) {
+    auto origin = headerValue(*req.headers, "origin");
+    bool allowed = origin && !origin->empty() && r.cors->originAllowed(*origin);
+    if (allowed) {
+      d.corsOrigin = *origin;
+    }
+    if (origin && !origin->empty() && req.method == "OPTIONS") {
+      auto acrm = headerValue(*req.headers, "access-control-request-method");
+      if (acrm && !acrm->empty()) {
+        // A preflight: answered here when the origin matches, or when unmatched preflights are
+        // not forwarded (IGNORE: 200 without CORS headers).
+        if (allowed || !r.cors->forwardUnmatchedPreflights) {
+          d.kind = Decision::Kind::DirectResponse;
+          d.status = 200;
+          d.corsPreflight = true;
+          return d;
+        }
+      }
+    }
+  }
   // The fault filter runs before the router: delay and abort are independent draws.
   if (r.fault.delayPerMillion > 0 && nextRandom() % 1000000 < r.fault.delayPerMillion) {
     d.faultDelay = r.fault.delay;
@@ -400,6 +421,41 @@ void Router::applyRequestHeaders(const Decision& d, HeaderList& headers) {
 }
 
 void Router::applyResponseHeaders(const Decision& d, HeaderList& headers) {
+  if (d.corsPreflight) {
+    // The CORS filter's own answer: no route header operations (choice, see docs/proxy.md).
+    if (!d.corsOrigin.empty() && d.route && d.route->cors) {
+      const Cors& c = *d.route->cors;
+      headers.push_back(HeaderField{"access-control-allow-origin", d.corsOrigin});
+      if (c.allowCredentials) {
+        headers.push_back(HeaderField{"access-control-allow-credentials", "true"});
+      }
+      if (!c.allowMethods.empty()) {
+        headers.push_back(HeaderField{"access-control-allow-methods", c.allowMethods});
+      }
+      if (!c.allowHeaders.empty()) {
+        headers.push_back(HeaderField{"access-control-allow-headers", c.allowHeaders});
+      }
+      if (!c.maxAge.empty()) {
+        headers.push_back(HeaderField{"access-control-max-age", c.maxAge});
+      }
+    }
+    return;
+  }
+  if (!d.corsOrigin.empty() && d.route && d.route->cors) {
+    const Cors& c = *d.route->cors;
+    std::erase_if(headers, [](const HeaderField& h) {
+      return h.name == "access-control-allow-origin" ||
+             (h.name == "access-control-allow-credentials") ||
+             h.name == "access-control-expose-headers";
+    });
+    headers.push_back(HeaderField{"access-control-allow-origin", d.corsOrigin});
+    if (c.allowCredentials) {
+      headers.push_back(HeaderField{"access-control-allow-credentials", "true"});
+    }
+    if (!c.exposeHeaders.empty()) {
+      headers.push_back(HeaderField{"access-control-expose-headers", c.exposeHeaders});
+    }
+  }
   if (d.target) {
     applyHeaderOps(d.target->responseOps, headers);
   }

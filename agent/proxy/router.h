@@ -45,6 +45,10 @@ struct Decision {
   std::string authority;  // Forward: authority after rewrite; empty keeps the client's
   std::string setCookie;  // Forward: Set-Cookie value the response must carry (generated hash cookie)
   std::chrono::milliseconds faultDelay{0};  // injected delay before the decision is acted on
+  // CORS: the request's Origin when the route's corsPolicy allows it (its response gets the CORS
+  // headers); corsPreflight marks a preflight answered by the proxy (DirectResponse 200).
+  std::string corsOrigin;
+  bool corsPreflight = false;
 
   const Endpoint& upstream() const { return cluster->endpoints[endpoint]; }
 };

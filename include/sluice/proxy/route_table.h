@@ -135,6 +135,20 @@ struct Fault {
   uint16_t abortStatus = 0;
 };
 
+// Istio CorsPolicy → Envoy CORS filter. Origins: allowOrigins (StringMatch) plus the deprecated
+// allowOrigin (exact). Lists are pre-joined with "," as Envoy emits them.
+struct Cors {
+  std::vector<CompiledStringMatch> origins;
+  std::string allowMethods;
+  std::string allowHeaders;
+  std::string exposeHeaders;
+  std::string maxAge;  // whole seconds; empty = unset
+  bool allowCredentials = false;
+  bool forwardUnmatchedPreflights = true;  // FORWARD / UNSPECIFIED; false for IGNORE
+
+  bool originAllowed(std::string_view origin) const;
+};
+
 struct Route {
   std::string name;
   std::vector<MatchBlock> blocks;  // ORed; a route built from no match blocks has matchAll set
@@ -152,6 +166,7 @@ struct Route {
   // zero means none, Istio's default.
   std::chrono::milliseconds timeout{0};
   Fault fault;
+  std::optional<Cors> cors;
 };
 
 // The routes one client class sees on one listener: indexes into Listener::routes, each with the

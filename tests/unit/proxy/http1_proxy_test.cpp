@@ -716,6 +716,47 @@ TEST_F(ProxyTest, FaultDelayAndAbort) {
   EXPECT_EQ(a_.connections(), 1u);
 }
 
+TEST_F(ProxyTest, CorsPreflightAndActualRequest) {
+  twoBackends();
+  auto& r = route();
+  model::CorsPolicy c;
+  c.allowOrigins = {StringMatch{K::Prefix, "https://ok."}};
+  c.allowMethods = {"GET", "PUT"};
+  c.allowHeaders = {"x-h"};
+  c.exposeHeaders = {"x-e"};
+  c.maxAge = std::chrono::seconds(60);
+  c.allowCredentials = true;
+  r.corsPolicy = c;
+  r.route = {to("a")};
+  startProxy();
+  Client cl(server_->port());
+  auto p = cl.one("OPTIONS /x HTTP/1.1\r\nHost: svc\r\nOrigin: https://ok.example\r\n"
+                  "Access-Control-Request-Method: PUT\r\n\r\n");
+  EXPECT_EQ(p.status, 200);
+  EXPECT_EQ(p.body, "");
+  EXPECT_EQ(p.header("access-control-allow-origin"), "https://ok.example");
+  EXPECT_EQ(p.header("access-control-allow-methods"), "GET,PUT");
+  EXPECT_EQ(p.header("access-control-allow-headers"), "x-h");
+  EXPECT_EQ(p.header("access-control-max-age"), "60");
+  EXPECT_EQ(p.header("access-control-allow-credentials"), "true");
+  EXPECT_EQ(a_.connections(), 0u);  // answered by the proxy
+  auto g = cl.one(get("/x", "Origin: https://ok.example\r\n"));
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(field(g.body, "server"), "a");
+  EXPECT_EQ(g.header("access-control-allow-origin"), "https://ok.example");
+  EXPECT_EQ(g.header("access-control-expose-headers"), "x-e");
+  EXPECT_EQ(g.header("access-control-allow-credentials"), "true");
+  auto n = cl.one(get("/x", "Origin: https://bad.example\r\n"));
+  EXPECT_EQ(n.status, 200);
+  EXPECT_EQ(n.header("access-control-allow-origin"), "");
+  // An unmatched preflight is forwarded (the echo backend does not allow OPTIONS).
+  Client cl2(server_->port());
+  auto u = cl2.one("OPTIONS /x HTTP/1.1\r\nHost: svc\r\nOrigin: https://bad.example\r\n"
+                   "Access-Control-Request-Method: PUT\r\n\r\n");
+  EXPECT_NE(u.status, 200);
+  EXPECT_EQ(u.header("access-control-allow-origin"), "");
+}
+
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
   class NoHandoff : public OriginalDstResolver {
     std::optional<OriginalDestination> resolve(const sockaddr_storage&) override {

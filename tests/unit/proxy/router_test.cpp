@@ -380,6 +380,106 @@ TEST(Router, FaultInjectionDrawsPerRequest) {
   EXPECT_NEAR(aborted / 4000.0, 0.5, 0.04);
 }
 
+// ------------------------------------------------------------------ CORS
+
+std::optional<std::string> hv(const HeaderList& h, std::string_view name) {
+  return headerValue(h, name);
+}
+
+TEST(Cors, PreflightAnsweredForMatchingOriginOnly) {
+  auto build = [](model::UnmatchedPreflights unmatched) {
+    auto f = std::make_unique<Fixture>();
+    f->service("svc", "10.96.0.1");
+    f->pod("svc", "s", "10.0.1.1", {});
+    auto& r = f->route("svc");
+    model::CorsPolicy c;
+    c.allowOrigin = {"https://old.example"};
+    c.allowOrigins = {sm(K::Exact, "https://a.example"), sm(K::Prefix, "https://pre."),
+                      sm(K::Regex, "https://[a-z]+\\.re\\.example")};
+    c.allowMethods = {"GET", "POST"};
+    c.allowHeaders = {"x-a", "x-b"};
+    c.exposeHeaders = {"x-e"};
+    c.maxAge = std::chrono::seconds(86400);
+    c.allowCredentials = true;
+    c.unmatchedPreflights = unmatched;
+    r.corsPolicy = c;
+    model::Headers hd;
+    hd.response = model::HeaderOperations{};
+    hd.response->set["x-route"] = "1";
+    r.headers = hd;
+    r.route = {dest("svc")};
+    f->build();
+    return f;
+  };
+  auto f = build(model::UnmatchedPreflights::Unspecified);
+  for (std::string origin : {"https://a.example", "https://pre.x", "https://abc.re.example",
+                             "https://old.example"}) {
+    auto d = f->send("/", {{"origin", origin}, {"access-control-request-method", "POST"}},
+                     "10.96.0.1", 80, "OPTIONS");
+    ASSERT_EQ(d.kind, Decision::Kind::DirectResponse) << origin;
+    EXPECT_EQ(d.status, 200);
+    HeaderList out;
+    Router::applyResponseHeaders(d, out);
+    EXPECT_EQ(hv(out, "access-control-allow-origin"), origin);
+    EXPECT_EQ(hv(out, "access-control-allow-methods"), "GET,POST");
+    EXPECT_EQ(hv(out, "access-control-allow-headers"), "x-a,x-b");
+    EXPECT_EQ(hv(out, "access-control-max-age"), "86400");
+    EXPECT_EQ(hv(out, "access-control-allow-credentials"), "true");
+    EXPECT_EQ(hv(out, "x-route"), std::nullopt);
+  }
+  // Not a preflight: OPTIONS without Access-Control-Request-Method is forwarded.
+  EXPECT_EQ(f->send("/", {{"origin", "https://a.example"}}, "10.96.0.1", 80, "OPTIONS").kind,
+            Decision::Kind::Forward);
+  // Regex must match the whole origin; unmatched preflights are forwarded by default.
+  for (std::string origin : {"https://abc.re.example.evil", "https://b.example", "https://A.example"}) {
+    auto d = f->send("/", {{"origin", origin}, {"access-control-request-method", "GET"}},
+                     "10.96.0.1", 80, "OPTIONS");
+    EXPECT_EQ(d.kind, Decision::Kind::Forward) << origin;
+    EXPECT_TRUE(d.corsOrigin.empty());
+  }
+  EXPECT_EQ(build(model::UnmatchedPreflights::Forward)
+                ->send("/", {{"origin", "https://b.example"}, {"access-control-request-method", "GET"}},
+                       "10.96.0.1", 80, "OPTIONS")
+                .kind,
+            Decision::Kind::Forward);
+  auto ignore = build(model::UnmatchedPreflights::Ignore);
+  auto d = ignore->send("/", {{"origin", "https://b.example"}, {"access-control-request-method", "GET"}},
+                        "10.96.0.1", 80, "OPTIONS");
+  ASSERT_EQ(d.kind, Decision::Kind::DirectResponse);
+  EXPECT_EQ(d.status, 200);
+  HeaderList out;
+  Router::applyResponseHeaders(d, out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(Cors, ActualRequestGetsAllowOriginWhenOriginMatches) {
+  Fixture f;
+  f.service("svc", "10.96.0.1");
+  f.pod("svc", "s", "10.0.1.1", {});
+  auto& r = f.route("svc");
+  model::CorsPolicy c;
+  c.allowOrigins = {sm(K::Exact, "https://a.example")};
+  c.exposeHeaders = {"x-e1", "x-e2"};
+  r.corsPolicy = c;
+  r.route = {dest("svc")};
+  f.build();
+  auto d = f.send("/", {{"origin", "https://a.example"}});
+  ASSERT_EQ(d.kind, Decision::Kind::Forward);
+  HeaderList out{{"access-control-allow-origin", "*"}};
+  Router::applyResponseHeaders(d, out);
+  EXPECT_EQ(hv(out, "access-control-allow-origin"), "https://a.example");
+  EXPECT_EQ(hv(out, "access-control-expose-headers"), "x-e1,x-e2");
+  EXPECT_EQ(hv(out, "access-control-allow-credentials"), std::nullopt);  // unset
+  auto other = f.send("/", {{"origin", "https://b.example"}});
+  HeaderList out2;
+  Router::applyResponseHeaders(other, out2);
+  EXPECT_TRUE(out2.empty());
+  auto none = f.send("/");
+  HeaderList out3;
+  Router::applyResponseHeaders(none, out3);
+  EXPECT_TRUE(out3.empty());
+}
+
 // ------------------------------------------------------------------ rewrite
 
 struct RewriteCase {
