@@ -9,6 +9,8 @@
 
 namespace sluice::proxy {
 namespace {
+// Request bodies up to this size are copied for mirrors; larger ones are not mirrored.
+constexpr size_t kMirrorBodyLimit = 1 << 20;
 
 Http1Session* sessionOf(http_parser* p) { return static_cast<Http1Session*>(p->data); }
 
@@ -398,6 +400,22 @@ int Http1Session::reqBody(http_parser* p, const char* at, size_t len) {
     return 0;  // answered locally: the body is read and dropped so the connection stays usable
   }
   evbuffer* sink = s->upstreamSink();
+  if (!ex.decision.mirrors.empty() && !ex.mirrorOverflow) {
+    if (ex.mirrorBody.size() + len > kMirrorBodyLimit) {
+      ex.mirrorOverflow = true;
+      ex.mirrorBody.clear();
+    } else if (ex.chunkedRequest) {
+      if (len > 0) {
+        char size[24];
+        int n = std::snprintf(size, sizeof(size), "%zx\r\n", len);
+        ex.mirrorBody.append(size, static_cast<size_t>(n));
+        ex.mirrorBody.append(at, len);
+        ex.mirrorBody += "\r\n";
+      }
+    } else {
+      ex.mirrorBody.append(at, len);
+    }
+  }
   if (ex.chunkedRequest) {
     writeChunk(sink, at, len);
   } else {
@@ -419,6 +437,7 @@ int Http1Session::reqMessageComplete(http_parser* p) {
   }
   if (forwarding && ex.acted) {
     s->startRouteTimer();
+    s->sendMirrors();
   }
   s->waitingResponse_ = true;
   http_parser_pause(p, 1);
@@ -637,8 +656,32 @@ void Http1Session::forward() {
   respParser_.data = this;
   if (ex.requestDone) {
     startRouteTimer();
+    sendMirrors();
   }
   connectUpstream();
+}
+
+// Mirrors go out once the whole request is known (head built, body complete): Envoy's shadow
+// also carries the buffered body. The copy keeps the primary's Host (DISABLE_SHADOW_HOST_SUFFIX).
+void Http1Session::sendMirrors() {
+  auto& ex = ex_;
+  if (ex.mirrored || ex.decision.mirrors.empty() || ex.upgrade || ex.requestHead.size() < 4) {
+    return;
+  }
+  ex.mirrored = true;
+  if (ex.mirrorOverflow) {
+    ++server_.mutableCounters().mirrorsSkipped;
+    return;
+  }
+  std::string bytes = ex.requestHead.substr(0, ex.requestHead.size() - 2);
+  bytes += "connection: close\r\n\r\n";
+  bytes += ex.mirrorBody;
+  if (ex.chunkedRequest) {
+    bytes += "0\r\n\r\n";
+  }
+  for (const Endpoint* ep : ex.decision.mirrors) {
+    server_.mirror(*ep, bytes);
+  }
 }
 
 evbuffer* Http1Session::upstreamSink() {

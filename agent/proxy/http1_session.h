@@ -75,6 +75,9 @@ class Http1Session {
     uint16_t errorStatus = 0;  // set by a parser callback that rejects the request
     std::string requestHead;   // serialized for the upstream, kept for connect retries
     evbuffer* pendingBody = nullptr;  // request body received before the upstream connected
+    std::string mirrorBody;     // copy of the body for mirrors (framed as sent upstream)
+    bool mirrorOverflow = false;  // body beyond kMirrorBodyLimit: not mirrored
+    bool mirrored = false;
     // response
     HeaderList respHeaders;
     std::string respField;
@@ -126,6 +129,7 @@ class Http1Session {
   void closeAfterFlush();
   void close();
   evbuffer* upstreamSink();
+  void sendMirrors();
 
   ProxyServer& server_;
   bufferevent* down_;

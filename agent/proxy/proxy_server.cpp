@@ -3,6 +3,8 @@
 #include "http1_session.h"
 #include "upstream_pool.h"
 
+#include <event2/buffer.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -66,8 +68,44 @@ ProxyServer::~ProxyServer() {
     evconnlistener_free(listener_);
   }
   sessions_.clear();
+  for (auto& [bev, unused] : mirrors_) {
+    bufferevent_free(bev);
+  }
+  mirrors_.clear();
   if (reaper_) {
     event_free(reaper_);
+  }
+}
+
+void ProxyServer::mirror(const Endpoint& endpoint, std::string bytes) {
+  bufferevent* bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    return;
+  }
+  sockaddr_storage sa;
+  socklen_t len = toSockaddr(endpoint.ip, endpoint.port, sa);
+  bufferevent_setcb(bev, onMirrorRead, nullptr, onMirrorEvent, this);
+  timeval tv{30, 0};
+  bufferevent_set_timeouts(bev, &tv, &tv);
+  bufferevent_write(bev, bytes.data(), bytes.size());
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  if (bufferevent_socket_connect(bev, reinterpret_cast<sockaddr*>(&sa), static_cast<int>(len)) != 0) {
+    bufferevent_free(bev);
+    return;
+  }
+  mirrors_.emplace(bev, true);
+  ++counters_.mirrorsSent;
+}
+
+void ProxyServer::onMirrorRead(bufferevent* bev, void*) {
+  evbuffer* in = bufferevent_get_input(bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+void ProxyServer::onMirrorEvent(bufferevent* bev, short what, void* arg) {
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    static_cast<ProxyServer*>(arg)->mirrors_.erase(bev);
+    bufferevent_free(bev);
   }
 }
 

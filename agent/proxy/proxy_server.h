@@ -12,6 +12,7 @@
 #include "router.h"
 
 #include <event2/event.h>
+#include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #include <atomic>
@@ -38,6 +39,8 @@ struct ProxyCounters {
   uint64_t redirects = 0;
   uint64_t directResponses = 0;
   uint64_t faultAborts = 0;
+  uint64_t mirrorsSent = 0;     // mirror copies handed to a connection
+  uint64_t mirrorsSkipped = 0;  // body larger than the mirror buffer
   uint64_t badRequests = 0;        // 400 / 501: framing and smuggling defences
   uint64_t headersTooLarge = 0;    // 431
   uint64_t upstreamConnectFailures = 0;
@@ -81,6 +84,10 @@ class ProxyServer {
   const ProxyOptions& options() const { return options_; }
   // Sessions end through here; they are freed after the current callback returns.
   void retire(Http1Session* session);
+  // Fire-and-forget: sends `bytes` (a complete request with `connection: close`) to the endpoint
+  // on a fresh connection, reads and drops the answer, and frees everything on close, error or a
+  // 30 s timeout. Never reports back.
+  void mirror(const Endpoint& endpoint, std::string bytes);
 
  private:
   ProxyServer(event_base* base, std::unique_ptr<OriginalDstResolver> resolver, RouteTablePtr table,
@@ -100,6 +107,9 @@ class ProxyServer {
   ProxyCounters counters_;
   std::unordered_map<Http1Session*, std::unique_ptr<Http1Session>> sessions_;
   std::vector<Http1Session*> retired_;
+  std::unordered_map<bufferevent*, bool> mirrors_;  // in flight, freed with the server
+  static void onMirrorRead(bufferevent* bev, void* arg);
+  static void onMirrorEvent(bufferevent* bev, short what, void* arg);
   std::mt19937_64 idRng_;
 };
 

@@ -855,6 +855,31 @@ class Builder {
     }
 
     if (out.kind == Route::Kind::Forward) {
+      // Mirrors: `mirror` with mirrorPercentage (else the deprecated mirrorPercent, else 100%);
+      // each of `mirrors` with its own percentage (absent 100%). 0% turns a mirror off.
+      auto mirrorPerMillion = [](double percent) {
+        return static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0) * 10000.0 + 0.5);
+      };
+      auto addMirror = [&](const model::Destination& md, double percent) {
+        Mirror m;
+        std::string name;
+        m.clusterIndex = clusterFor(md, ns, listenerPort, name);
+        m.perMillion = mirrorPerMillion(percent);
+        if (m.clusterIndex == kNoCluster) {
+          warn("route " + out.name + ": mirror " + name + " has no cluster; not mirrored");
+        } else if (m.perMillion > 0) {
+          out.mirrors.push_back(m);
+        }
+      };
+      if (r.mirror) {
+        double pct = r.mirrorPercentage ? *r.mirrorPercentage
+                     : r.mirrorPercent  ? static_cast<double>(*r.mirrorPercent)
+                                        : 100.0;
+        addMirror(*r.mirror, pct);
+      }
+      for (const auto& mp : r.mirrors) {
+        addMirror(mp.destination, mp.percentage.value_or(100.0));
+      }
       bool single = r.route.size() == 1;
       for (const auto& d : r.route) {
         if (!single && d.weight <= 0) {

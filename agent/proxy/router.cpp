@@ -393,6 +393,15 @@ Decision Router::route(const RouteTable& table, const Listener& listener, const 
     return d;
   }
   d.kind = Decision::Kind::Forward;
+  for (const auto& m : r.mirrors) {
+    if (m.perMillion < 1000000 && nextRandom() % 1000000 >= m.perMillion) {
+      continue;
+    }
+    const Cluster& mc = table.clusters[m.clusterIndex];
+    if (!mc.endpoints.empty()) {
+      d.mirrors.push_back(&mc.endpoints[nextRandom() % mc.endpoints.size()]);
+    }
+  }
   d.endpoint = pickEndpoint(*d.cluster, req, d.setCookie);
   d.cluster->counters->active[d.endpoint].fetch_add(1, std::memory_order_relaxed);
 

@@ -49,6 +49,7 @@ struct Decision {
   // headers); corsPreflight marks a preflight answered by the proxy (DirectResponse 200).
   std::string corsOrigin;
   bool corsPreflight = false;
+  std::vector<const Endpoint*> mirrors;  // Forward: endpoints that get a copy of this request
 
   const Endpoint& upstream() const { return cluster->endpoints[endpoint]; }
 };

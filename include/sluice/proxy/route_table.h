@@ -149,6 +149,13 @@ struct Cors {
   bool originAllowed(std::string_view origin) const;
 };
 
+// A mirror (Istio mirror/mirrors → Envoy request_mirror_policies): a fire-and-forget copy to
+// another cluster for the drawn share of requests.
+struct Mirror {
+  uint32_t clusterIndex = kNoCluster;
+  uint32_t perMillion = 1000000;
+};
+
 struct Route {
   std::string name;
   std::vector<MatchBlock> blocks;  // ORed; a route built from no match blocks has matchAll set
@@ -167,6 +174,7 @@ struct Route {
   std::chrono::milliseconds timeout{0};
   Fault fault;
   std::optional<Cors> cors;
+  std::vector<Mirror> mirrors;
 };
 
 // The routes one client class sees on one listener: indexes into Listener::routes, each with the

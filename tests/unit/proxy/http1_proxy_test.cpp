@@ -6,6 +6,7 @@
 #include "route_table_builder.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -755,6 +756,54 @@ TEST_F(ProxyTest, CorsPreflightAndActualRequest) {
                    "Access-Control-Request-Method: PUT\r\n\r\n");
   EXPECT_NE(u.status, 200);
   EXPECT_EQ(u.header("access-control-allow-origin"), "");
+}
+
+TEST_F(ProxyTest, MirrorsGetCopiesWithoutDelayingThePrimary) {
+  twoBackends();
+  uint16_t slowPort = 0;
+  int slowFd = listenLoopback(slowPort);  // accepts (kernel backlog) and never answers
+  service("slow", "10.96.0.4", 80, slowPort);
+  auto& off = route();
+  off.match.emplace_back();
+  off.match[0].uri = StringMatch{K::Prefix, "/off"};
+  off.mirror = model::Destination{"b", "", std::nullopt};
+  off.mirrorPercentage = 0;  // explicit 0: no mirroring
+  off.route = {to("a")};
+  auto& on = route();
+  on.mirrors = {model::HTTPMirrorPolicy{model::Destination{"b", "", std::nullopt}, std::nullopt},
+                model::HTTPMirrorPolicy{model::Destination{"slow", "", std::nullopt}, 100.0}};
+  on.route = {to("a")};
+  startProxy();
+  Client c(server_->port());
+  auto r = c.one("POST /m HTTP/1.1\r\nHost: svc\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(field(r.body, "server"), "a");
+  EXPECT_EQ(field(r.body, "body"), "hello");
+  auto o = c.one("POST /off HTTP/1.1\r\nHost: svc\r\nContent-Length: 2\r\n\r\nno");
+  EXPECT_EQ(o.status, 200);
+  for (int i = 0; i < 500 && b_.connections() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(b_.connections(), 1u);
+  EXPECT_EQ(counters().mirrorsSent, 2u);
+  pollfd pfd{slowFd, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+  int conn = accept(slowFd, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::string got;
+  for (int i = 0; i < 50 && got.find("hello") == std::string::npos; ++i) {
+    pollfd cp{conn, POLLIN, 0};
+    if (poll(&cp, 1, 100) == 1) {
+      char buf[4096];
+      ssize_t n = read(conn, buf, sizeof(buf));
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_NE(got.find("POST /m HTTP/1.1\r\nhost: svc\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("connection: close\r\n\r\nhello"), std::string::npos) << got;
+  close(conn);
+  close(slowFd);
 }
 
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -478,6 +479,37 @@ TEST(Cors, ActualRequestGetsAllowOriginWhenOriginMatches) {
   HeaderList out3;
   Router::applyResponseHeaders(none, out3);
   EXPECT_TRUE(out3.empty());
+}
+
+TEST(Router, MirrorPercentagesDrawPerRequest) {
+  auto build = [](std::function<void(model::HTTPRoute&)> set) {
+    auto f = std::make_unique<Fixture>();
+    f->service("svc", "10.96.0.1");
+    f->service("m", "10.96.0.9");
+    f->pod("svc", "s", "10.0.1.1", {});
+    f->pod("m", "mm", "10.0.1.9", {});
+    auto& r = f->route("svc");
+    r.route = {dest("svc")};
+    set(r);
+    f->build();
+    return f;
+  };
+  model::Destination m{"m", "", std::nullopt};
+  auto all = build([&](auto& r) { r.mirror = m; });  // absent percentage: 100%
+  auto d = all->send("/");
+  ASSERT_EQ(d.mirrors.size(), 1u);
+  EXPECT_EQ(d.mirrors[0]->ip.toString(), "10.0.1.9");
+  EXPECT_TRUE(build([&](auto& r) { r.mirror = m; r.mirrorPercentage = 0; })->send("/").mirrors.empty());
+  auto legacy = build([&](auto& r) { r.mirror = m; r.mirrorPercent = 0u; });
+  EXPECT_TRUE(legacy->send("/").mirrors.empty());
+  auto half = build([&](auto& r) {
+    r.mirrors = {model::HTTPMirrorPolicy{m, 50.0}, model::HTTPMirrorPolicy{m, std::nullopt}};
+  });
+  int first = 0;
+  for (int i = 0; i < 4000; ++i) {
+    first += static_cast<int>(half->send("/").mirrors.size()) - 1;
+  }
+  EXPECT_NEAR(first / 4000.0, 0.5, 0.04);
 }
 
 // ------------------------------------------------------------------ rewrite
