@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <random>
 #include <cstring>
 
 namespace sluice::proxy {
 namespace {
 // Request bodies up to this size are copied for mirrors; larger ones are not mirrored.
-constexpr size_t kMirrorBodyLimit = 1 << 20;
+constexpr size_t kBodyCopyLimit = 1 << 20;
 
 Http1Session* sessionOf(http_parser* p) { return static_cast<Http1Session*>(p->data); }
 
@@ -202,6 +203,7 @@ Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestin
   respParser_.data = this;
   routeTimer_ = evtimer_new(server_.base(), onRouteTimeout, this);
   faultTimer_ = evtimer_new(server_.base(), onFaultDelay, this);
+  retryTimer_ = evtimer_new(server_.base(), onRetryTimer, this);
   bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
   bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
   bufferevent_enable(down_, EV_READ | EV_WRITE);
@@ -217,6 +219,7 @@ Http1Session::~Http1Session() {
   up_.reset();
   event_free(routeTimer_);
   event_free(faultTimer_);
+  event_free(retryTimer_);
   bufferevent_free(down_);
 }
 
@@ -400,20 +403,20 @@ int Http1Session::reqBody(http_parser* p, const char* at, size_t len) {
     return 0;  // answered locally: the body is read and dropped so the connection stays usable
   }
   evbuffer* sink = s->upstreamSink();
-  if (!ex.decision.mirrors.empty() && !ex.mirrorOverflow) {
-    if (ex.mirrorBody.size() + len > kMirrorBodyLimit) {
-      ex.mirrorOverflow = true;
-      ex.mirrorBody.clear();
+  if (!ex.bodyCopyOverflow) {
+    if (ex.bodyCopy.size() + len > kBodyCopyLimit) {
+      ex.bodyCopyOverflow = true;
+      ex.bodyCopy.clear();
     } else if (ex.chunkedRequest) {
       if (len > 0) {
         char size[24];
         int n = std::snprintf(size, sizeof(size), "%zx\r\n", len);
-        ex.mirrorBody.append(size, static_cast<size_t>(n));
-        ex.mirrorBody.append(at, len);
-        ex.mirrorBody += "\r\n";
+        ex.bodyCopy.append(size, static_cast<size_t>(n));
+        ex.bodyCopy.append(at, len);
+        ex.bodyCopy += "\r\n";
       }
     } else {
-      ex.mirrorBody.append(at, len);
+      ex.bodyCopy.append(at, len);
     }
   }
   if (ex.chunkedRequest) {
@@ -434,6 +437,9 @@ int Http1Session::reqMessageComplete(http_parser* p) {
   bool forwarding = ex.routed && ex.decision.kind == Decision::Kind::Forward && !ex.responseDone;
   if (forwarding && ex.chunkedRequest) {
     evbuffer_add(s->upstreamSink(), "0\r\n\r\n", 5);
+    if (!ex.bodyCopyOverflow) {
+      ex.bodyCopy += "0\r\n\r\n";
+    }
   }
   if (forwarding && ex.acted) {
     s->startRouteTimer();
@@ -661,6 +667,57 @@ void Http1Session::forward() {
   connectUpstream();
 }
 
+// A retry is possible while attempts remain and everything sent so far can be sent again: nothing
+// went upstream yet, or the body copy holds all of it.
+bool Http1Session::canRetry() const {
+  return ex_.routed && ex_.decision.kind == Decision::Kind::Forward && !ex_.responseStarted &&
+         !ex_.upgrade && ex_.attempts < ex_.decision.route->retry.numRetries &&
+         (ex_.bodyBytesSent == 0 || !ex_.bodyCopyOverflow);
+}
+
+// Drops the current attempt and starts the next after a jittered exponential backoff (Envoy: a
+// random delay in [0, base·2^(n-1)], capped at 10× base), on another endpoint when previous hosts
+// are avoided. The route timer keeps running: it covers every attempt.
+void Http1Session::scheduleRetry() {
+  auto& ex = ex_;
+  up_.reset();
+  upConnected_ = false;
+  ++ex.attempts;
+  ++server_.mutableCounters().retries;
+  Decision& d = ex.decision;
+  const RetryPolicy& policy = d.route->retry;
+  if (policy.previousHosts && d.cluster->endpoints.size() > 1) {
+    Router::release(d);
+    d.endpoint = static_cast<uint32_t>((d.endpoint + 1) % d.cluster->endpoints.size());
+    d.cluster->counters->active[d.endpoint].fetch_add(1, std::memory_order_relaxed);
+  }
+  ex.respHeaders.clear();
+  ex.respField.clear();
+  ex.statusText.clear();
+  ex.respInValue = false;
+  if (ex.bodyBytesSent > 0) {
+    evbuffer_drain(ex.pendingBody, evbuffer_get_length(ex.pendingBody));
+    evbuffer_add(ex.pendingBody, ex.bodyCopy.data(), ex.bodyCopy.size());
+    ex.bodyBytesSent = 0;
+  }
+  int64_t base = policy.backoffBase.count();
+  int64_t interval = std::min(base << std::min<uint32_t>(ex.attempts - 1, 20), base * 10);
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  int64_t ms = static_cast<int64_t>(rng() % static_cast<uint64_t>(interval + 1));
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  evtimer_add(retryTimer_, &tv);
+}
+
+void Http1Session::onRetryTimer(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_ || s->ex_.responseDone) {
+    return;
+  }
+  http_parser_init(&s->respParser_, HTTP_RESPONSE);
+  s->respParser_.data = s;
+  s->connectUpstream();
+}
+
 // Mirrors go out once the whole request is known (head built, body complete): Envoy's shadow
 // also carries the buffered body. The copy keeps the primary's Host (DISABLE_SHADOW_HOST_SUFFIX).
 void Http1Session::sendMirrors() {
@@ -669,16 +726,13 @@ void Http1Session::sendMirrors() {
     return;
   }
   ex.mirrored = true;
-  if (ex.mirrorOverflow) {
+  if (ex.bodyCopyOverflow) {
     ++server_.mutableCounters().mirrorsSkipped;
     return;
   }
   std::string bytes = ex.requestHead.substr(0, ex.requestHead.size() - 2);
   bytes += "connection: close\r\n\r\n";
-  bytes += ex.mirrorBody;
-  if (ex.chunkedRequest) {
-    bytes += "0\r\n\r\n";
-  }
+  bytes += ex.bodyCopy;
   for (const Endpoint* ep : ex.decision.mirrors) {
     server_.mirror(*ep, bytes);
   }
@@ -727,15 +781,8 @@ void Http1Session::retryOrFail(const char* reason) {
   up_.reset();
   upConnected_ = false;
   Decision& d = ex_.decision;
-  if (ex_.attempts < server_.options().connectRetries && ex_.bodyBytesSent == 0) {
-    ++ex_.attempts;
-    // Istio's default retry policy uses previous_hosts: try the next endpoint of the cluster.
-    Router::release(d);
-    d.endpoint = static_cast<uint32_t>((d.endpoint + 1) % d.cluster->endpoints.size());
-    d.cluster->counters->active[d.endpoint].fetch_add(1, std::memory_order_relaxed);
-    http_parser_init(&respParser_, HTTP_RESPONSE);
-    respParser_.data = this;
-    connectUpstream();
+  if (d.route->retry.connectFailure && canRetry()) {
+    scheduleRetry();
     return;
   }
   localReply(503,
@@ -812,6 +859,10 @@ void Http1Session::upstreamClosed() {
     return;
   }
   up_.reset();
+  if (!ex_.responseStarted && ex_.decision.route->retry.reset && canRetry()) {
+    scheduleRetry();
+    return;
+  }
   if (!ex_.responseStarted) {
     localReply(503, "upstream connect error or disconnect/reset before headers. reset reason: "
                     "connection termination",
@@ -849,6 +900,11 @@ void Http1Session::feedUpstream() {
     evbuffer_peek(in, -1, nullptr, &vec, 1);
     size_t n = http_parser_execute(&respParser_, &gResponseSettings,
                                    static_cast<const char*>(vec.iov_base), vec.iov_len);
+    if (ex_.retryPending) {
+      ex_.retryPending = false;
+      scheduleRetry();
+      return;
+    }
     auto err = static_cast<http_errno>(respParser_.http_errno);
     if (err != HPE_OK && err != HPE_PAUSED) {
       up_.reset();
@@ -919,6 +975,13 @@ int Http1Session::respHeadersComplete(http_parser* p) {
   unsigned status = p->status_code;
   if (status / 100 == 1 && status != 101) {
     return 0;  // interim responses are not relayed (the proxy answered Expect itself)
+  }
+  auto& ex = s->ex_;
+  if (ex.requestDone && s->canRetry() &&
+      ex.decision.route->retry.retriableStatus(status)) {
+    ex.retryPending = true;  // feedUpstream drops this answer and tries again
+    http_parser_pause(p, 1);
+    return 0;
   }
   s->writeResponseHead();
   return s->ex_.head ? 1 : 0;  // 1: a HEAD response has no body whatever its headers say
@@ -1007,6 +1070,7 @@ void Http1Session::onRouteTimeout(evutil_socket_t, short, void* arg) {
     return;
   }
   s->up_.reset();
+  evtimer_del(s->retryTimer_);
   s->localReply(504, "upstream request timeout", false);
   if (!s->closing_ && s->finishExchange()) {
     s->feed();
@@ -1019,6 +1083,7 @@ bool Http1Session::finishExchange() {
   bool keepAlive = ex_.keepAlive && !ex_.closeAfter;
   evtimer_del(routeTimer_);
   evtimer_del(faultTimer_);
+  evtimer_del(retryTimer_);
   if (ex_.routed) {
     Router::release(ex_.decision);
   }
@@ -1102,6 +1167,7 @@ void Http1Session::close() {
   closed_ = true;
   evtimer_del(routeTimer_);
   evtimer_del(faultTimer_);
+  evtimer_del(retryTimer_);
   bufferevent_disable(down_, EV_READ | EV_WRITE);
   if (up_) {
     bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);

@@ -75,9 +75,10 @@ class Http1Session {
     uint16_t errorStatus = 0;  // set by a parser callback that rejects the request
     std::string requestHead;   // serialized for the upstream, kept for connect retries
     evbuffer* pendingBody = nullptr;  // request body received before the upstream connected
-    std::string mirrorBody;     // copy of the body for mirrors (framed as sent upstream)
-    bool mirrorOverflow = false;  // body beyond kMirrorBodyLimit: not mirrored
+    std::string bodyCopy;     // copy of the body for mirrors (framed as sent upstream)
+    bool bodyCopyOverflow = false;  // body beyond kBodyCopyLimit: not mirrored
     bool mirrored = false;
+    bool retryPending = false;  // a retriable status arrived: drop the answer, try again
     // response
     HeaderList respHeaders;
     std::string respField;
@@ -130,6 +131,9 @@ class Http1Session {
   void close();
   evbuffer* upstreamSink();
   void sendMirrors();
+  bool canRetry() const;
+  void scheduleRetry();
+  static void onRetryTimer(evutil_socket_t, short, void* arg);
 
   ProxyServer& server_;
   bufferevent* down_;
@@ -148,6 +152,7 @@ class Http1Session {
   Exchange ex_;
   std::unique_ptr<UpstreamConn> up_;
   event* routeTimer_;  // the current exchange's route timeout
+  event* retryTimer_;  // backoff before the next attempt
   event* faultTimer_;  // the current exchange's injected delay
   bool upConnected_ = false;
 };

@@ -39,6 +39,7 @@ struct ProxyCounters {
   uint64_t redirects = 0;
   uint64_t directResponses = 0;
   uint64_t faultAborts = 0;
+  uint64_t retries = 0;         // attempts after the first
   uint64_t mirrorsSent = 0;     // mirror copies handed to a connection
   uint64_t mirrorsSkipped = 0;  // body larger than the mirror buffer
   uint64_t badRequests = 0;        // 400 / 501: framing and smuggling defences
@@ -56,7 +57,7 @@ struct ProxyOptions {
   size_t maxIdlePerEndpoint = 64;
   int upstreamIdleTimeoutSeconds = 60;
   int connectTimeoutSeconds = 10;  // MeshConfig connectTimeout default
-  uint32_t connectRetries = 2;     // Istio's default retry policy: connect-failure, 2 retries
+  uint32_t connectRetries = 2;     // unused: retries follow the route's RetryPolicy now
   size_t highWatermark = 1 << 20;  // stop reading a side whose peer has this much unsent
 };
 

@@ -34,6 +34,16 @@ std::optional<CompiledStringMatch> CompiledStringMatch::create(Kind kind, std::s
   return m;
 }
 
+bool RetryPolicy::retriableStatus(unsigned status) const {
+  if (on5xx && status >= 500 && status <= 599) return true;
+  if (gatewayError && (status == 502 || status == 503 || status == 504)) return true;
+  if (retriable4xx && status == 409) return true;
+  for (uint16_t s : statuses) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
 bool Cors::originAllowed(std::string_view origin) const {
   for (const auto& m : origins) {
     if (m.matches(origin)) return true;

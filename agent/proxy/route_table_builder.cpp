@@ -407,6 +407,41 @@ class Builder {
     return out;
   }
 
+  void compileRetry(const model::HTTPRetry& in, RetryPolicy& out) {
+    out.numRetries = in.attempts > 0 ? static_cast<uint32_t>(in.attempts) : 0;
+    if (in.retryOn && !in.retryOn->empty()) {
+      out.connectFailure = false;
+      std::string_view s = *in.retryOn;
+      while (!s.empty()) {
+        size_t comma = s.find(',');
+        std::string_view tok = s.substr(0, comma);
+        s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+        while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+        while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+        if (tok == "5xx") {
+          out.on5xx = out.reset = out.connectFailure = true;
+        } else if (tok == "gateway-error") {
+          out.gatewayError = out.reset = out.connectFailure = true;
+        } else if (tok == "reset") {
+          out.reset = true;
+        } else if (tok == "connect-failure") {
+          out.connectFailure = true;
+        } else if (tok == "retriable-4xx") {
+          out.retriable4xx = true;
+        } else if (!tok.empty() && tok.size() <= 3 &&
+                   tok.find_first_not_of("0123456789") == std::string_view::npos) {
+          out.statuses.push_back(static_cast<uint16_t>(std::stoi(std::string(tok))));
+        }
+        // refused-stream, unavailable, cancelled, ...: HTTP/2 and gRPC conditions, never met here.
+      }
+    }
+    if (in.backoff && in.backoff->count() > 0) {
+      out.backoffBase = std::max(std::chrono::milliseconds(1),
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(*in.backoff));
+    }
+    out.previousHosts = in.retryIgnorePreviousHosts.value_or(true);
+  }
+
   void compileCors(const model::CorsPolicy& c, Route& out) {
     Cors cors;
     for (const auto& o : c.allowOrigin) {
@@ -835,6 +870,9 @@ class Builder {
     }
     if (r.corsPolicy) {
       compileCors(*r.corsPolicy, out);
+    }
+    if (r.retries) {
+      compileRetry(*r.retries, out.retry);
     }
     if (r.rewrite) {
       if (!r.rewrite->uri.empty()) {

@@ -156,6 +156,23 @@ struct Mirror {
   uint32_t perMillion = 1000000;
 };
 
+// Istio HTTPRetry → Envoy retry policy. Unset `retries` is Istio's default (2 retries on
+// connect-failure, refused-stream, unavailable, cancelled, retriable-status-codes; previous hosts
+// avoided); attempts 0 turns retries off.
+struct RetryPolicy {
+  uint32_t numRetries = 2;
+  bool connectFailure = true;
+  bool reset = false;
+  bool on5xx = false;
+  bool gatewayError = false;
+  bool retriable4xx = false;
+  std::vector<uint16_t> statuses;  // retriable-status-codes (bare codes in retryOn)
+  std::chrono::milliseconds backoffBase{25};
+  bool previousHosts = true;
+
+  bool retriableStatus(unsigned status) const;
+};
+
 struct Route {
   std::string name;
   std::vector<MatchBlock> blocks;  // ORed; a route built from no match blocks has matchAll set
@@ -175,6 +192,7 @@ struct Route {
   Fault fault;
   std::optional<Cors> cors;
   std::vector<Mirror> mirrors;
+  RetryPolicy retry;
 };
 
 // The routes one client class sees on one listener: indexes into Listener::routes, each with the

@@ -806,6 +806,132 @@ TEST_F(ProxyTest, MirrorsGetCopiesWithoutDelayingThePrimary) {
   close(slowFd);
 }
 
+// Answers each connection's first request with the next scripted status (then 200), one request
+// per connection, and records the request bytes it saw.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<int> statuses) : statuses_(std::move(statuses)) {
+    fd_ = listenLoopback(port_);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void run() {
+    size_t n = 0;
+    while (!stop_) {
+      pollfd pfd{fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 50) != 1) continue;
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string req;
+      for (int i = 0; i < 100 && req.find("\r\n\r\n") == std::string::npos; ++i) {
+        pollfd cp{c, POLLIN, 0};
+        if (poll(&cp, 1, 50) != 1) continue;
+        char buf[4096];
+        ssize_t r = read(c, buf, sizeof(buf));
+        if (r <= 0) break;
+        req.append(buf, static_cast<size_t>(r));
+      }
+      auto cl = req.find("content-length: ");
+      if (cl != std::string::npos) {
+        size_t len = std::stoul(req.substr(cl + 16));
+        for (int i = 0; i < 100 && req.size() - (req.find("\r\n\r\n") + 4) < len; ++i) {
+          char buf[4096];
+          ssize_t r = read(c, buf, sizeof(buf));
+          if (r <= 0) break;
+          req.append(buf, static_cast<size_t>(r));
+        }
+      }
+      {
+        std::lock_guard lock(mu_);
+        requests_.push_back(req);
+      }
+      int status = n < statuses_.size() ? statuses_[n] : 200;
+      ++n;
+      std::string body = "attempt " + std::to_string(n);
+      std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      ssize_t w = write(c, resp.data(), resp.size());
+      (void)w;
+      close(c);
+    }
+  }
+  std::vector<int> statuses_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
+TEST_F(ProxyTest, RetriesOnRetriableStatusesWithBody) {
+  ScriptedServer up({503, 502, 503, 200, 500, 409});
+  service("svc", kVip, 80, up.port());
+  auto& gw = route();
+  gw.match.emplace_back();
+  gw.match[0].uri = StringMatch{K::Prefix, "/gw"};
+  gw.retries = model::HTTPRetry{};
+  gw.retries->attempts = 3;
+  gw.retries->retryOn = "gateway-error";
+  gw.retries->backoff = std::chrono::milliseconds(1);
+  gw.route = {to("svc")};
+  auto& codes = route();
+  codes.retries = model::HTTPRetry{};
+  codes.retries->attempts = 1;
+  codes.retries->retryOn = "409,retriable-status-codes";
+  codes.route = {to("svc")};
+  startProxy();
+  Client c(server_->port());
+  // 503, 502, 503, then 200 on the 4th attempt (3 retries).
+  auto r = c.one("POST /gw HTTP/1.1\r\nHost: svc\r\nContent-Length: 4\r\n\r\nbody");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "attempt 4");
+  auto reqs = up.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  for (const auto& q : reqs) {
+    EXPECT_NE(q.find("\r\n\r\nbody"), std::string::npos) << q;  // the body is sent again
+  }
+  // 500 is not a gateway error: relayed as is.
+  auto five = c.one("GET /gw HTTP/1.1\r\nHost: svc\r\n\r\n");
+  EXPECT_EQ(five.status, 500);
+  // 409 is a listed code: one retry, then the next scripted answer (200).
+  auto conflict = c.one("GET /c HTTP/1.1\r\nHost: svc\r\n\r\n");
+  EXPECT_EQ(conflict.status, 200);
+  EXPECT_EQ(conflict.body, "attempt 7");
+  EXPECT_EQ(counters().retries, 4u);
+}
+
+TEST_F(ProxyTest, AttemptsZeroAndDefaultPolicyDoNotRetryStatuses) {
+  ScriptedServer up({503, 503});
+  service("svc", kVip, 80, up.port());
+  auto& off = route();
+  off.match.emplace_back();
+  off.match[0].uri = StringMatch{K::Prefix, "/off"};
+  off.retries = model::HTTPRetry{};
+  off.retries->attempts = 0;
+  off.retries->retryOn = "5xx";
+  off.route = {to("svc")};
+  auto& def = route();
+  def.route = {to("svc")};
+  startProxy();
+  Client c(server_->port());
+  EXPECT_EQ(c.one("GET /off HTTP/1.1\r\nHost: svc\r\n\r\n").status, 503);
+  EXPECT_EQ(c.one("GET /d HTTP/1.1\r\nHost: svc\r\n\r\n").status, 503);
+  EXPECT_EQ(up.requests().size(), 2u);
+  EXPECT_EQ(counters().retries, 0u);
+}
+
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
   class NoHandoff : public OriginalDstResolver {
     std::optional<OriginalDestination> resolve(const sockaddr_storage&) override {
