@@ -204,6 +204,7 @@ Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestin
   routeTimer_ = evtimer_new(server_.base(), onRouteTimeout, this);
   faultTimer_ = evtimer_new(server_.base(), onFaultDelay, this);
   retryTimer_ = evtimer_new(server_.base(), onRetryTimer, this);
+  perTryTimer_ = evtimer_new(server_.base(), onPerTryTimeout, this);
   bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
   bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
   bufferevent_enable(down_, EV_READ | EV_WRITE);
@@ -220,6 +221,7 @@ Http1Session::~Http1Session() {
   event_free(routeTimer_);
   event_free(faultTimer_);
   event_free(retryTimer_);
+  event_free(perTryTimer_);
   bufferevent_free(down_);
 }
 
@@ -564,7 +566,37 @@ void Http1Session::onFaultDelay(evutil_socket_t, short, void* arg) {
   }
 }
 
+void Http1Session::startPerTryTimer() {
+  auto ms = ex_.decision.route->retry.perTryTimeout.count();
+  if (ms > 0 && ex_.requestDone) {
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    evtimer_add(perTryTimer_, &tv);
+  }
+}
+
+// perTryTimeout before the response head: the attempt is abandoned and, as Envoy counts it as a
+// 504, retried under 5xx / gateway-error; otherwise 504 `upstream request timeout`.
+void Http1Session::onPerTryTimeout(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Http1Session*>(arg);
+  if (s->closed_ || s->ex_.responseDone || s->ex_.responseStarted) {
+    return;
+  }
+  const RetryPolicy& p = s->ex_.decision.route->retry;
+  if ((p.on5xx || p.gatewayError || p.retriableStatus(504)) && s->canRetry()) {
+    s->scheduleRetry();
+    return;
+  }
+  ++s->server_.mutableCounters().upstreamTimeouts;
+  s->up_.reset();
+  evtimer_del(s->retryTimer_);
+  s->localReply(504, "upstream request timeout", false);
+  if (!s->closing_ && s->finishExchange()) {
+    s->feed();
+  }
+}
+
 void Http1Session::startRouteTimer() {
+  startPerTryTimer();
   auto ms = ex_.decision.route->timeout.count();
   if (ms > 0) {
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
@@ -682,6 +714,7 @@ void Http1Session::scheduleRetry() {
   auto& ex = ex_;
   up_.reset();
   upConnected_ = false;
+  evtimer_del(perTryTimer_);
   ++ex.attempts;
   ++server_.mutableCounters().retries;
   Decision& d = ex.decision;
@@ -715,6 +748,7 @@ void Http1Session::onRetryTimer(evutil_socket_t, short, void* arg) {
   }
   http_parser_init(&s->respParser_, HTTP_RESPONSE);
   s->respParser_.data = s;
+  s->startPerTryTimer();
   s->connectUpstream();
 }
 
@@ -989,6 +1023,7 @@ int Http1Session::respHeadersComplete(http_parser* p) {
 
 void Http1Session::writeResponseHead() {
   auto& ex = ex_;
+  evtimer_del(perTryTimer_);
   unsigned status = respParser_.status_code;
   ex.responseStarted = true;
   HeaderList headers = std::move(ex.respHeaders);
@@ -1071,6 +1106,7 @@ void Http1Session::onRouteTimeout(evutil_socket_t, short, void* arg) {
   }
   s->up_.reset();
   evtimer_del(s->retryTimer_);
+  evtimer_del(s->perTryTimer_);
   s->localReply(504, "upstream request timeout", false);
   if (!s->closing_ && s->finishExchange()) {
     s->feed();
@@ -1084,6 +1120,7 @@ bool Http1Session::finishExchange() {
   evtimer_del(routeTimer_);
   evtimer_del(faultTimer_);
   evtimer_del(retryTimer_);
+  evtimer_del(perTryTimer_);
   if (ex_.routed) {
     Router::release(ex_.decision);
   }
@@ -1168,6 +1205,7 @@ void Http1Session::close() {
   evtimer_del(routeTimer_);
   evtimer_del(faultTimer_);
   evtimer_del(retryTimer_);
+  evtimer_del(perTryTimer_);
   bufferevent_disable(down_, EV_READ | EV_WRITE);
   if (up_) {
     bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);

@@ -134,6 +134,8 @@ class Http1Session {
   bool canRetry() const;
   void scheduleRetry();
   static void onRetryTimer(evutil_socket_t, short, void* arg);
+  void startPerTryTimer();
+  static void onPerTryTimeout(evutil_socket_t, short, void* arg);
 
   ProxyServer& server_;
   bufferevent* down_;
@@ -152,6 +154,7 @@ class Http1Session {
   Exchange ex_;
   std::unique_ptr<UpstreamConn> up_;
   event* routeTimer_;  // the current exchange's route timeout
+  event* perTryTimer_;  // the current attempt's perTryTimeout
   event* retryTimer_;  // backoff before the next attempt
   event* faultTimer_;  // the current exchange's injected delay
   bool upConnected_ = false;

@@ -440,6 +440,9 @@ class Builder {
                                  std::chrono::duration_cast<std::chrono::milliseconds>(*in.backoff));
     }
     out.previousHosts = in.retryIgnorePreviousHosts.value_or(true);
+    if (in.perTryTimeout) {
+      out.perTryTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(*in.perTryTimeout);
+    }
   }
 
   void compileCors(const model::CorsPolicy& c, Route& out) {

@@ -168,6 +168,7 @@ struct RetryPolicy {
   bool retriable4xx = false;
   std::vector<uint16_t> statuses;  // retriable-status-codes (bare codes in retryOn)
   std::chrono::milliseconds backoffBase{25};
+  std::chrono::milliseconds perTryTimeout{0};  // zero: none
   bool previousHosts = true;
 
   bool retriableStatus(unsigned status) const;

@@ -818,6 +818,7 @@ class ScriptedServer {
     stop_ = true;
     thread_.join();
     close(fd_);
+    for (int c : hung_) close(c);
   }
   uint16_t port() const { return port_; }
   std::vector<std::string> requests() {
@@ -858,6 +859,10 @@ class ScriptedServer {
       }
       int status = n < statuses_.size() ? statuses_[n] : 200;
       ++n;
+      if (status == 0) {  // hang: keep the connection open without answering
+        hung_.push_back(c);
+        continue;
+      }
       std::string body = "attempt " + std::to_string(n);
       std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
@@ -873,6 +878,7 @@ class ScriptedServer {
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::string> requests_;
+  std::vector<int> hung_;
 };
 
 TEST_F(ProxyTest, RetriesOnRetriableStatusesWithBody) {
@@ -910,6 +916,34 @@ TEST_F(ProxyTest, RetriesOnRetriableStatusesWithBody) {
   EXPECT_EQ(conflict.status, 200);
   EXPECT_EQ(conflict.body, "attempt 7");
   EXPECT_EQ(counters().retries, 4u);
+}
+
+TEST_F(ProxyTest, PerTryTimeoutRetriesUnderGatewayError) {
+  ScriptedServer up({0, 200, 0});
+  service("svc", kVip, 80, up.port());
+  auto& r1 = route();
+  r1.match.emplace_back();
+  r1.match[0].uri = StringMatch{K::Prefix, "/retry"};
+  r1.retries = model::HTTPRetry{};
+  r1.retries->attempts = 2;
+  r1.retries->retryOn = "gateway-error";
+  r1.retries->perTryTimeout = std::chrono::milliseconds(100);
+  r1.route = {to("svc")};
+  auto& r2 = route();
+  r2.retries = model::HTTPRetry{};
+  r2.retries->attempts = 2;
+  r2.retries->retryOn = "connect-failure";
+  r2.retries->perTryTimeout = std::chrono::milliseconds(100);
+  r2.route = {to("svc")};
+  startProxy();
+  Client c(server_->port());
+  auto a = c.one("GET /retry HTTP/1.1\r\nHost: svc\r\n\r\n");
+  EXPECT_EQ(a.status, 200);  // the hung first attempt was abandoned
+  EXPECT_EQ(a.body, "attempt 2");
+  auto b = c.one("GET /other HTTP/1.1\r\nHost: svc\r\n\r\n");
+  EXPECT_EQ(b.status, 504);  // not retriable under connect-failure
+  EXPECT_EQ(b.body, "upstream request timeout");
+  EXPECT_EQ(counters().retries, 1u);
 }
 
 TEST_F(ProxyTest, AttemptsZeroAndDefaultPolicyDoNotRetryStatuses) {
