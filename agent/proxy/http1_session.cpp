@@ -543,6 +543,14 @@ void Http1Session::dispatch() {
   req.port = dst_.port;
   ex_.decision = server_.router().route(*ex_.table, *listener, req);
   ex_.routed = true;
+  if (ex_.decision.kind == Decision::Kind::Forward) {
+    // The body is copied only when something may send it again: a mirror, or a retry that can
+    // happen after body bytes went upstream (connect failures happen before any did).
+    const RetryPolicy& rp = ex_.decision.route->retry;
+    bool resend = rp.numRetries > 0 && (rp.reset || rp.on5xx || rp.gatewayError || rp.retriable4xx ||
+                                        !rp.statuses.empty() || rp.perTryTimeout.count() > 0);
+    ex_.bodyCopyOverflow = !resend && ex_.decision.mirrors.empty();
+  }
   // Body bytes that arrive before an upstream is connected (or during an injected delay) wait here.
   ex_.pendingBody = evbuffer_new();
   if (ex_.decision.faultDelay.count() > 0) {
