@@ -773,6 +773,19 @@ void Http1Session::sendMirrors() {
     return;
   }
   std::string bytes = ex.requestHead.substr(0, ex.requestHead.size() - 2);
+  if (server_.options().mirrorHostShadowSuffix) {
+    size_t hostAt = bytes.find("\r\nhost: ");
+    if (hostAt != std::string::npos) {
+      size_t begin = hostAt + 8;
+      size_t end = bytes.find("\r\n", begin);
+      std::string_view host(bytes.data() + begin, end - begin);
+      size_t colon = host.rfind(':');
+      size_t insertAt = (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+                            ? begin + colon
+                            : end;
+      bytes.insert(insertAt, "-shadow");
+    }
+  }
   bytes += "connection: close\r\n\r\n";
   bytes += ex.bodyCopy;
   for (const Endpoint* ep : ex.decision.mirrors) {

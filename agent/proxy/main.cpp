@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
   CLI::App cli{"sluice-proxy: the node-local L7 proxy"};
   cli.add_option("--config-dir", app.configDir, "directory of Kubernetes/Istio YAML")->required();
   cli.add_option("--listen", listen, "listener address ip:port")->required();
+  bool shadowSuffix = false;
+  cli.add_flag("--mirror-host-shadow-suffix", shadowSuffix,
+               "append -shadow to mirrored requests' Host (Istio before DISABLE_SHADOW_HOST_SUFFIX)");
   cli.add_option("--bpffs", bpffs, "bpffs directory holding the pinned sl_handoff_v1 map");
   cli.add_option("--test-fixed-destination", fixed,
                  "test mode: treat every connection as handed off to this VIP:port");
@@ -99,7 +102,9 @@ int main(int argc, char** argv) {
 
   std::signal(SIGPIPE, SIG_IGN);
   event_base* base = event_base_new();
-  auto server = ProxyServer::create(base, listen, std::move(resolver), loaded->table);
+  ProxyOptions options;
+  options.mirrorHostShadowSuffix = shadowSuffix;
+  auto server = ProxyServer::create(base, listen, std::move(resolver), loaded->table, options);
   if (!server.ok()) {
     spdlog::error("{}", server.error().message());
     return 1;

@@ -58,6 +58,9 @@ struct ProxyOptions {
   int upstreamIdleTimeoutSeconds = 60;
   int connectTimeoutSeconds = 10;  // MeshConfig connectTimeout default
   uint32_t connectRetries = 2;     // unused: retries follow the route's RetryPolicy now
+  // Mirrors keep the primary's Host (Istio's DISABLE_SHADOW_HOST_SUFFIX=true default); set, the
+  // older behaviour: `-shadow` appended to the host, before any port.
+  bool mirrorHostShadowSuffix = false;
   size_t highWatermark = 1 << 20;  // stop reading a side whose peer has this much unsent
 };
 

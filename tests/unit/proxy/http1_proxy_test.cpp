@@ -424,7 +424,8 @@ class ProxyTest : public ::testing::Test {
       resolver = std::make_unique<FixedResolver>(
           OriginalDestination{*net::IpAddress::parse(kVip), 80, 0});
     }
-    auto server = ProxyServer::create(loop_.base(), "127.0.0.1:0", std::move(resolver), table());
+    auto server = ProxyServer::create(loop_.base(), "127.0.0.1:0", std::move(resolver), table(),
+                                      options_);
     ASSERT_TRUE(server.ok()) << server.error().message();
     server_ = std::move(server.value());
     loop_.start();
@@ -452,6 +453,7 @@ class ProxyTest : public ::testing::Test {
   model::Snapshot snap_;
   LoopThread loop_;
   std::unique_ptr<ProxyServer> server_;
+  ProxyOptions options_;
 };
 
 // ------------------------------------------------------------------ routing
@@ -964,6 +966,37 @@ TEST_F(ProxyTest, AttemptsZeroAndDefaultPolicyDoNotRetryStatuses) {
   EXPECT_EQ(c.one("GET /d HTTP/1.1\r\nHost: svc\r\n\r\n").status, 503);
   EXPECT_EQ(up.requests().size(), 2u);
   EXPECT_EQ(counters().retries, 0u);
+}
+
+TEST_F(ProxyTest, MirrorHostShadowSuffixOption) {
+  twoBackends();
+  uint16_t slowPort = 0;
+  int slowFd = listenLoopback(slowPort);
+  service("slow", "10.96.0.4", 80, slowPort);
+  auto& on = route();
+  on.mirror = model::Destination{"slow", "", std::nullopt};
+  on.route = {to("a")};
+  options_.mirrorHostShadowSuffix = true;
+  startProxy();
+  Client c(server_->port());
+  EXPECT_EQ(c.one("GET /m HTTP/1.1\r\nHost: svc:8080\r\n\r\n").status, 200);
+  pollfd pfd{slowFd, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+  int conn = accept(slowFd, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::string got;
+  for (int i = 0; i < 50 && got.find("\r\n\r\n") == std::string::npos; ++i) {
+    pollfd cp{conn, POLLIN, 0};
+    if (poll(&cp, 1, 100) == 1) {
+      char buf[4096];
+      ssize_t n = read(conn, buf, sizeof(buf));
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_NE(got.find("\r\nhost: svc-shadow:8080\r\n"), std::string::npos) << got;
+  close(conn);
+  close(slowFd);
 }
 
 TEST_F(ProxyTest, ConnectionsWithoutHandOffAreRefused) {
