@@ -24,23 +24,12 @@ class Reporter {
   const model::SourceInfo& source_;
 };
 
-// Retry conditions the proxy acts on today: a failed upstream connect is retried on another host.
-bool retryOnlyOnConnectFailure(const model::HTTPRetry& r) {
-  return !r.retryOn || *r.retryOn == "connect-failure";
-}
-
 void checkHttpRoute(Reporter& report, const model::HTTPRoute& route, const std::string& path) {
-  if (route.mirror || !route.mirrors.empty()) {
-    report(path + (route.mirror ? ".mirror" : ".mirrors"), "traffic mirroring");
-  }
-  if (route.corsPolicy) {
-    report(path + ".corsPolicy", "CORS");
-  }
-  if (route.retries && route.retries->attempts > 0 && !retryOnlyOnConnectFailure(*route.retries)) {
-    report(path + ".retries.retryOn", "retries on conditions other than connect-failure");
-  }
   if (route.fault && route.fault->abort && route.fault->abort->grpcStatus) {
     report(path + ".fault.abort.grpcStatus", "gRPC aborts (the proxy speaks HTTP/1.1 only)");
+  }
+  if (route.retries && route.retries->retryRemoteLocalities.value_or(false)) {
+    report(path + ".retries.retryRemoteLocalities", "locality-aware retries");
   }
 }
 

@@ -57,7 +57,6 @@ struct ProxyOptions {
   size_t maxIdlePerEndpoint = 64;
   int upstreamIdleTimeoutSeconds = 60;
   int connectTimeoutSeconds = 10;  // MeshConfig connectTimeout default
-  uint32_t connectRetries = 2;     // unused: retries follow the route's RetryPolicy now
   // Mirrors keep the primary's Host (Istio's DISABLE_SHADOW_HOST_SUFFIX=true default); set, the
   // older behaviour: `-shadow` appended to the host, before any port.
   bool mirrorHostShadowSuffix = false;

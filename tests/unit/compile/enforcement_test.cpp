@@ -21,17 +21,19 @@ TEST(Enforcement, ReportsAcceptedButUnenforcedVirtualServiceFields) {
   vs.meta.ns = "default";
   model::HTTPRoute plain;
   model::HTTPRoute rich;
-  rich.mirror = model::Destination{};
-  rich.mirror->host = "ratings";
-  rich.corsPolicy = model::CorsPolicy{};
+  rich.fault = model::HTTPFaultInjection{};
+  rich.fault->abort = model::FaultAbort{};
+  rich.fault->abort->grpcStatus = "UNAVAILABLE";
   rich.retries = model::HTTPRetry{};
   rich.retries->attempts = 3;
-  rich.retries->retryOn = "5xx";
+  rich.retries->retryRemoteLocalities = true;
+  model::TLSRoute sni;
   vs.spec.http = {plain, rich};
+  vs.spec.tls = {sni};
   s.virtualServices.push_back(vs);
   EXPECT_EQ(fields(unenforcedFields(s)),
-            (std::vector<std::string>{"spec.http[1].mirror", "spec.http[1].corsPolicy",
-                                      "spec.http[1].retries.retryOn"}));
+            (std::vector<std::string>{"spec.http[1].fault.abort.grpcStatus",
+                                      "spec.http[1].retries.retryRemoteLocalities", "spec.tls"}));
 }
 
 TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
@@ -51,7 +53,10 @@ TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
   model::HTTPRoute r;
   r.retries = model::HTTPRetry{};
   r.retries->attempts = 2;
-  r.retries->retryOn = "connect-failure";
+  r.retries->retryOn = "5xx,reset";
+  r.mirror = model::Destination{};
+  r.mirror->host = "shadow";
+  r.corsPolicy = model::CorsPolicy{};
   vs.spec.http = {r};
   s.virtualServices.push_back(vs);
   EXPECT_TRUE(unenforcedFields(s).empty());
