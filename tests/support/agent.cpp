@@ -21,7 +21,8 @@ std::string agentPath() {
 
 bool agentBuilt() { return access(agentPath().c_str(), X_OK) == 0; }
 
-Agent::Agent(Topology& topo, const std::string& yaml) : topo_(topo) {
+Agent::Agent(Topology& topo, const std::string& yaml, const std::vector<std::string>& extraArgs)
+    : topo_(topo) {
   // Every agent of the process gets its own files and pin directory: a ready file or pins left by
   // an earlier agent must not pass for this one's.
   static int started = 0;
@@ -43,6 +44,8 @@ Agent::Agent(Topology& topo, const std::string& yaml) : topo_(topo) {
     argv_.push_back("--enroll");
     argv_.push_back(pod->enrollment());
   }
+  argv_.insert(argv_.end(), extraArgs.begin(), extraArgs.end());
+  bpffsDir_ = bpffs;
   start();
 }
 

@@ -21,7 +21,9 @@ class Agent {
  public:
   // Writes `yaml` as the initial config, starts the agent with every client pod of `topo` enrolled
   // and waits for its first generation; throws (with the agent's log) if it does not come.
-  Agent(Topology& topo, const std::string& yaml);
+  Agent(Topology& topo, const std::string& yaml, const std::vector<std::string>& extraArgs = {});
+  const std::string& configDir() const { return configDir_; }
+  const std::string& bpffsDir() const { return bpffsDir_; }
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
   ~Agent();
@@ -44,6 +46,7 @@ class Agent {
 
   Topology& topo_;
   std::string configDir_;
+  std::string bpffsDir_;
   std::string readyFile_;
   std::string logPath_;
   std::vector<std::string> argv_;

@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -124,8 +125,13 @@ int bindDualStack(int type, int port) {
   return fd;
 }
 
-int serve(const std::string& name, const std::vector<int>& ports) {
+int serve(const std::string& name, const std::vector<int>& ports, bool http) {
   const std::string reply = name + "\n";
+  // --http: no greeting; every request head (GETs, no body) on a kept-alive connection gets a 200
+  // whose body is the pod's name.
+  const std::string httpReply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                std::to_string(reply.size()) + "\r\n\r\n" + reply;
+  std::map<int, std::string> pending;
   struct Watched {
     int fd;
     enum Kind { Listener, Datagram, Connection } kind;
@@ -153,7 +159,7 @@ int serve(const std::string& name, const std::vector<int>& ports) {
         int c = accept4(w.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0) continue;
         // The answer fits in an empty socket buffer, so a non-blocking send completes.
-        if (send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
+        if (!http && send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
           close(c);
           continue;
         }
@@ -169,8 +175,17 @@ int serve(const std::string& name, const std::vector<int>& ports) {
       } else {
         char buf[512];
         ssize_t n = recv(w.fd, buf, sizeof buf, 0);
+        if (http && n > 0) {
+          auto& in = pending[w.fd];
+          in.append(buf, static_cast<size_t>(n));
+          for (size_t end; (end = in.find("\r\n\r\n")) != std::string::npos;) {
+            in.erase(0, end + 4);
+            send(w.fd, httpReply.data(), httpReply.size(), MSG_NOSIGNAL);
+          }
+        }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
           close(w.fd);
+          pending.erase(w.fd);
           w.fd = -1;
         }
       }
@@ -329,6 +344,7 @@ int main(int argc, char** argv) {
   int timeoutMs = 2000;
   bool udp = false;
   bool hold = false;
+  bool http = false;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -349,6 +365,8 @@ int main(int argc, char** argv) {
       timeoutMs = std::atoi(value().c_str());
     } else if (arg == "--udp") {
       udp = true;
+    } else if (arg == "--http") {
+      http = true;
     } else if (arg == "--hold") {
       hold = true;
     } else {
@@ -356,7 +374,7 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
-  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports);
+  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports, http);
   if (mode == "connect" && !target.empty() && count > 0) {
     return runConnect(target, count, udp, hold, durationMs, timeoutMs);
   }

@@ -63,8 +63,9 @@ Process& Topology::spawn(const Pod& pod, const std::vector<std::string>& argv,
   return *processes_.back();
 }
 
-void Topology::serve(const Pod& pod, const std::vector<int>& ports) {
+void Topology::serve(const Pod& pod, const std::vector<int>& ports, bool http) {
   std::vector<std::string> argv = {podToolPath(), "serve", "--name", pod.name};
+  if (http) argv.push_back("--http");
   for (int port : ports) {
     argv.push_back("--port");
     argv.push_back(std::to_string(port));

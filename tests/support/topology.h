@@ -45,7 +45,7 @@ class Topology {
 
   // Starts `sluice-pod serve` in the pod, answering with the pod's name on each TCP and UDP port;
   // returns once it is listening.
-  void serve(const Pod& pod, const std::vector<int>& ports);
+  void serve(const Pod& pod, const std::vector<int>& ports, bool http = false);
 
   // Starts a process inside a pod's netns (and its cgroup for client pods); kept until teardown.
   Process& spawn(const Pod& pod, const std::vector<std::string>& argv, const std::string& logName);
