@@ -275,6 +275,28 @@ void Applier::index(MapId map, const std::string& key, const std::string* oldVal
   }
 }
 
+// A removed backend's sl_conns_v1 counter is deleted once no socket holds it; until then its id
+// stays reserved (and the same address coming back gets the same id and live counter).
+Status Applier::releaseIdleCounters(const std::vector<uint32_t>& ids, ApplyStats& stats) {
+  for (uint32_t id : ids) {
+    sl_conns live{};
+    auto found = maps_.lookup(MapId::Conns, asBytes(id),
+                              std::span<uint8_t>(reinterpret_cast<uint8_t*>(&live), sizeof(live)));
+    if (!found.ok()) {
+      return found.error().wrap("read sl_conns_v1");
+    }
+    if (*found && live.active > 0) {
+      ++stats.backendsDraining;
+      continue;
+    }
+    if (Status d = del(MapId::Conns, asBytes(id), stats); !d.ok()) {
+      return d.error();
+    }
+    draining_.erase(id);
+  }
+  return okStatus();
+}
+
 Result<ApplyStats> Applier::apply(const plan::DataplanePlan& plan,
                                   const std::vector<Enrollment>& clients) {
   if (auto changed = applyChanged(plan, clients)) {
@@ -761,21 +783,8 @@ Result<ApplyStats> Applier::applyAll(const plan::DataplanePlan& plan,
       orphans.push_back(id);
     }
   }
-  for (uint32_t id : orphans) {
-    sl_conns live{};
-    auto found = maps_.lookup(MapId::Conns, asBytes(id),
-                              std::span<uint8_t>(reinterpret_cast<uint8_t*>(&live), sizeof(live)));
-    if (!found.ok()) {
-      return fail(found.error().wrap("read sl_conns_v1"));
-    }
-    if (*found && live.active > 0) {
-      ++stats.backendsDraining;
-      continue;
-    }
-    if (Status d = del(MapId::Conns, asBytes(id), stats); !d.ok()) {
-      return fail(d.error());
-    }
-    draining_.erase(id);
+  if (Status st = releaseIdleCounters(orphans, stats); !st.ok()) {
+    return fail(st.error());
   }
 
   groupIds_.clear();
@@ -1100,21 +1109,8 @@ std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePla
       orphans.push_back(id);
     }
   }
-  for (uint32_t id : orphans) {
-    sl_conns live{};
-    auto found = maps_.lookup(MapId::Conns, asBytes(id),
-                              std::span<uint8_t>(reinterpret_cast<uint8_t*>(&live), sizeof(live)));
-    if (!found.ok()) {
-      return fail(found.error().wrap("read sl_conns_v1"));
-    }
-    if (*found && live.active > 0) {
-      ++stats.backendsDraining;
-      continue;
-    }
-    if (Status d = del(MapId::Conns, asBytes(id), stats); !d.ok()) {
-      return fail(d.error());
-    }
-    draining_.erase(id);
+  if (Status st = releaseIdleCounters(orphans, stats); !st.ok()) {
+    return fail(st.error());
   }
 
   // ---- The new plan becomes the last one, object by object.
