@@ -128,9 +128,14 @@ int bindDualStack(int type, int port) {
 int serve(const std::string& name, const std::vector<int>& ports, bool http) {
   const std::string reply = name + "\n";
   // --http: no greeting; every request head (GETs, no body) on a kept-alive connection gets a 200
-  // whose body is the pod's name.
-  const std::string httpReply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                std::to_string(reply.size()) + "\r\n\r\n" + reply;
+  // whose body is the pod's name and whose X-Request-Path header is the path it was asked for (so a
+  // client can see a proxy's rewrite).
+  auto httpReply = [&reply](const std::string& head) {
+    const size_t start = head.find(' ') + 1;
+    const std::string path = head.substr(start, head.find_first_of(" \r", start) - start);
+    return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Request-Path: " + path +
+           "\r\nContent-Length: " + std::to_string(reply.size()) + "\r\n\r\n" + reply;
+  };
   std::map<int, std::string> pending;
   struct Watched {
     int fd;
@@ -179,8 +184,9 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http) {
           auto& in = pending[w.fd];
           in.append(buf, static_cast<size_t>(n));
           for (size_t end; (end = in.find("\r\n\r\n")) != std::string::npos;) {
+            const std::string answer = httpReply(in.substr(0, end));
             in.erase(0, end + 4);
-            send(w.fd, httpReply.data(), httpReply.size(), MSG_NOSIGNAL);
+            send(w.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
           }
         }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
