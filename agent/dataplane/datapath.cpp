@@ -193,9 +193,19 @@ Status Datapath::attach(const std::string& cgroupPath) {
 
 namespace {
 
-// Unpins every link in `dir` (a link goes once nothing holds it) and removes the directory.
+// Detaches and unpins every link in `dir`, then removes the directory. Unpinning alone is not
+// enough: the kernel frees a link whose last reference went from a workqueue, so for a moment
+// after the unlink the program would still run on new connects.
 Status removeLinkDir(const std::filesystem::path& dir) {
   std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file()) {
+      continue;
+    }
+    if (UniqueFd link(bpf_obj_get(entry.path().c_str())); link.get() >= 0) {
+      bpf_link_detach(link.get());  // fails harmlessly on a link that is already detached
+    }
+  }
   std::filesystem::remove_all(dir, ec);
   if (ec) {
     return Error::fromErrno(ec.value(), "remove pinned links " + dir.string());
