@@ -1,12 +1,15 @@
 #include "http1_session.h"
 
+#include "h2_session.h"
 #include "proxy_server.h"
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdio>
-#include <random>
 #include <cstring>
+#include <random>
+#include <utility>
 
 namespace sluice::proxy {
 namespace {
@@ -129,6 +132,45 @@ void appendHeaders(std::string& out, const HeaderList& headers) {
   }
 }
 
+// Envoy's Grpc::Common::hasGrpcContentType: application/grpc, optionally followed by +format or
+// parameters. grpc-web has its own content types and is not matched.
+bool isGrpcContentType(std::string_view type) {
+  static constexpr std::string_view kGrpc = "application/grpc";
+  return type.starts_with(kGrpc) &&
+         (type.size() == kGrpc.size() || type[kGrpc.size()] == '+' || type[kGrpc.size()] == ';');
+}
+
+// Envoy's Grpc::Utility::httpToGrpcStatus, used for local replies to gRPC requests.
+unsigned grpcStatusForHttp(unsigned status) {
+  switch (status) {
+    case 400: return 13;  // INTERNAL
+    case 401: return 16;  // UNAUTHENTICATED
+    case 403: return 7;   // PERMISSION_DENIED
+    case 404: return 12;  // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504: return 14;  // UNAVAILABLE
+    default: return 2;    // UNKNOWN
+  }
+}
+
+// grpc-message is percent-encoded outside printable ASCII and for '%' (gRPC PROTOCOL-HTTP2.md).
+std::string grpcPercentEncode(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e || c == '%') {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), "%%%02X", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void writeChunk(evbuffer* out, const char* data, size_t len) {
   if (len == 0) {
     return;  // a zero-size chunk would end the body
@@ -222,7 +264,9 @@ Http1Session::~Http1Session() {
   event_free(faultTimer_);
   event_free(retryTimer_);
   event_free(perTryTimer_);
-  bufferevent_free(down_);
+  if (down_) {
+    bufferevent_free(down_);
+  }
 }
 
 // ------------------------------------------------------------------ downstream
@@ -289,6 +333,9 @@ void Http1Session::feed() {
     if (evbuffer_get_length(in) == 0) {
       return;
     }
+    if (!prefaceChecked_ && !pastPreface()) {
+      return;
+    }
     evbuffer* sink = ex_.routed && ex_.decision.kind == Decision::Kind::Forward ? upstreamSink()
                                                                                 : nullptr;
     if (sink && evbuffer_get_length(sink) > server_.options().highWatermark) {
@@ -327,6 +374,48 @@ void Http1Session::feed() {
       dispatch();
     }
   }
+}
+
+bool Http1Session::pastPreface() {
+  evbuffer* in = bufferevent_get_input(down_);
+  char first[kH2ClientPreface.size()];
+  auto len = static_cast<size_t>(evbuffer_copyout(in, first, sizeof(first)));
+  if (std::string_view(first, len) != kH2ClientPreface.substr(0, len)) {
+    prefaceChecked_ = true;
+    return true;
+  }
+  if (len < kH2ClientPreface.size()) {
+    return false;  // a prefix of the preface: wait for the rest
+  }
+  // HTTP/2 with prior knowledge: the H2Session takes the connection, preface included.
+  bufferevent* bev = std::exchange(down_, nullptr);
+  server_.startH2(bev, dst_, client_, clientPort_, nullptr);
+  close();
+  return false;
+}
+
+// Answers 101 and hands the connection to an H2Session; the upgrade request is its stream 1.
+void Http1Session::switchToH2c() {
+  H2UpgradeRequest up;
+  up.settings = decodeBase64Url(trim(headerValue(ex_.headers, "http2-settings").value_or("")))
+                    .value_or("");
+  up.method = ex_.method;
+  up.path = ex_.path;
+  up.authority = ex_.authority;
+  up.headers = std::move(ex_.headers);
+  stripHopByHop(up.headers);
+  // The parser paused at headers-complete before consuming the header section's final LF.
+  evbuffer* in = bufferevent_get_input(down_);
+  char last = 0;
+  if (evbuffer_copyout(in, &last, 1) == 1 && last == '\n') {
+    evbuffer_drain(in, 1);
+  }
+  static constexpr std::string_view kSwitching =
+      "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n";
+  bufferevent_write(down_, kSwitching.data(), kSwitching.size());
+  bufferevent* bev = std::exchange(down_, nullptr);
+  server_.startH2(bev, dst_, client_, clientPort_, &up);
+  close();
 }
 
 bool Http1Session::countHeaderBytes(size_t len) {
@@ -508,7 +597,14 @@ uint16_t Http1Session::validateRequest() {
   }
   if (ex.upgrade) {
     auto up = headerValue(ex.headers, "upgrade");
-    // h2c upgrades are dropped and the request proxied as HTTP/1.1, as Envoy does.
+    auto settings = headerValue(ex.headers, "http2-settings");
+    // h2c (RFC 7540 §3.2) is taken when the request has no body, so that stream 1 is complete
+    // when the connection switches, and carries valid HTTP2-Settings; otherwise the upgrade is
+    // dropped and the request proxied as HTTP/1.1, as a server may.
+    bool noBody = !ex.chunkedRequest &&
+                  (parser_.content_length == 0 || parser_.content_length == ULLONG_MAX);
+    ex.h2cUpgrade = up && hasToken(*up, "h2c") && settings && decodeBase64Url(trim(*settings)) &&
+                    noBody && !ex.http10;
     if (!up || hasToken(*up, "h2c")) {
       ex.upgrade = false;
     }
@@ -518,13 +614,19 @@ uint16_t Http1Session::validateRequest() {
 
 void Http1Session::dispatch() {
   auto& counters = server_.mutableCounters();
-  ++counters.requests;
   ex_.table = server_.routeTable();
   if (uint16_t status = validateRequest()) {
+    ++counters.requests;
     ++counters.badRequests;
     localReply(status, reasonPhrase(status), true);
     return;
   }
+  if (ex_.h2cUpgrade) {
+    switchToH2c();  // stream 1 is counted by the session that handles it
+    return;
+  }
+  ++counters.requests;
+  ex_.grpc = isGrpcContentType(headerValue(ex_.headers, "content-type").value_or(""));
   const Listener* listener = ex_.table ? ex_.table->findListener(dst_.vip, dst_.port) : nullptr;
   if (!listener) {
     ++counters.noRoute;
@@ -1166,7 +1268,18 @@ void Http1Session::localReply(uint16_t status, std::string_view body, bool close
   if (!location.empty()) {
     headers.push_back(HeaderField{"location", location});
   }
-  if (!body.empty()) {
+  unsigned httpStatus = status;
+  if (ex_.grpc) {
+    // Envoy answers a gRPC client in gRPC form: 200 with the status in grpc-status and the text in
+    // grpc-message, no body (over HTTP/2, a trailers-only response).
+    headers.push_back(HeaderField{"content-type", "application/grpc"});
+    headers.push_back(HeaderField{"grpc-status", std::to_string(grpcStatusForHttp(status))});
+    if (!body.empty()) {
+      headers.push_back(HeaderField{"grpc-message", grpcPercentEncode(body)});
+    }
+    httpStatus = 200;
+    body = {};
+  } else if (!body.empty()) {
     headers.push_back(HeaderField{"content-type", "text/plain"});
   }
   // Route-level response operations apply to redirects and direct responses too (Envoy).
@@ -1179,7 +1292,8 @@ void Http1Session::localReply(uint16_t status, std::string_view body, bool close
   if (close || !ex_.keepAlive) {
     ex_.closeAfter = true;
   }
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(httpStatus) + " " + reasonPhrase(httpStatus) + "\r\n";
   appendHeaders(head, headers);
   head += ex_.closeAfter ? "connection: close\r\n\r\n" : "\r\n";
   if (!ex_.head) {
@@ -1227,7 +1341,12 @@ void Http1Session::close() {
   evtimer_del(faultTimer_);
   evtimer_del(retryTimer_);
   evtimer_del(perTryTimer_);
-  bufferevent_disable(down_, EV_READ | EV_WRITE);
+  if (down_) {  // null once handed to an H2Session
+    bufferevent_disable(down_, EV_READ | EV_WRITE);
+    // On a bridged HTTP/2 stream's bufferevent pair this is the EOF its H2Session waits for; a
+    // socket ignores it.
+    bufferevent_flush(down_, EV_WRITE, BEV_FINISHED);
+  }
   if (up_) {
     bufferevent_disable(up_->bev(), EV_READ | EV_WRITE);
   }

@@ -6,6 +6,7 @@
 // into a byte tunnel.
 #include "original_dst.h"
 #include "router.h"
+#include "session.h"
 #include "upstream_pool.h"
 
 #include <http_parser.h>
@@ -34,11 +35,11 @@ class HeaderSectionScanner {
   size_t lines_ = 0;  // complete non-empty lines seen (the request line is the first)
 };
 
-class Http1Session {
+class Http1Session : public Session {
  public:
   Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
                net::IpAddress client, uint16_t clientPort);
-  ~Http1Session();
+  ~Http1Session() override;
   Http1Session(const Http1Session&) = delete;
   Http1Session& operator=(const Http1Session&) = delete;
 
@@ -65,6 +66,8 @@ class Http1Session {
     bool http10 = false;
     bool head = false;
     bool upgrade = false;
+    bool h2cUpgrade = false;  // Upgrade: h2c with HTTP2-Settings and no body: switch to HTTP/2
+    bool grpc = false;        // content-type application/grpc: local replies in gRPC form
     bool requestDone = false;
     bool responseDone = false;
     bool responseStarted = false;
@@ -110,6 +113,10 @@ class Http1Session {
   static int respMessageComplete(http_parser* p);
 
   void feed();
+  // Before the first request: true once the input cannot be the HTTP/2 client preface; false
+  // while it may still be (wait for more) or when the connection was handed to an H2Session.
+  bool pastPreface();
+  void switchToH2c();
   bool countHeaderBytes(size_t len);
   uint16_t validateRequest();
   void dispatch();
@@ -146,6 +153,7 @@ class Http1Session {
   http_parser respParser_;
   HeaderSectionScanner scanner_;
   bool headersDone_ = false;     // of the request being parsed
+  bool prefaceChecked_ = false;  // the connection's first bytes are not the HTTP/2 preface
   bool pausedForDispatch_ = false;
   bool waitingResponse_ = false;  // parser paused at a request's end until its response completes
   bool tunnel_ = false;

@@ -1,5 +1,6 @@
 #include "proxy_server.h"
 
+#include "h2_session.h"
 #include "http1_session.h"
 #include "upstream_pool.h"
 
@@ -131,20 +132,34 @@ void ProxyServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, 
     ::close(fd);
     return;
   }
-  auto session =
-      std::make_unique<Http1Session>(*self, bev, *dst, client->first, client->second);
-  Http1Session* raw = session.get();
-  self->sessions_.emplace(raw, std::move(session));
+  self->startHttp1(bev, *dst, client->first, client->second);
 }
 
-void ProxyServer::retire(Http1Session* session) {
+void ProxyServer::startHttp1(bufferevent* bev, const OriginalDestination& dst,
+                             const net::IpAddress& client, uint16_t clientPort) {
+  auto session = std::make_unique<Http1Session>(*this, bev, dst, client, clientPort);
+  Session* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+}
+
+void ProxyServer::startH2(bufferevent* bev, const OriginalDestination& dst,
+                          const net::IpAddress& client, uint16_t clientPort,
+                          const H2UpgradeRequest* upgrade) {
+  ++counters_.h2Connections;
+  auto session = std::make_unique<H2Session>(*this, bev, dst, client, clientPort);
+  H2Session* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start(upgrade);
+}
+
+void ProxyServer::retire(Session* session) {
   retired_.push_back(session);
   event_active(reaper_, 0, 0);
 }
 
 void ProxyServer::onReap(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ProxyServer*>(arg);
-  std::vector<Http1Session*> retired;
+  std::vector<Session*> retired;
   retired.swap(self->retired_);
   for (auto* s : retired) {
     self->sessions_.erase(s);

@@ -1,7 +1,9 @@
 #pragma once
-// The node proxy's HTTP/1.1 front end: one listener on one libevent loop (one worker thread), per
-// connection an Http1Session that parses with http-parser, routes each request through the current
-// RouteTable and forwards it over a pooled keep-alive upstream connection.
+// The node proxy's front end: one listener on one libevent loop (one worker thread), per connection
+// an Http1Session that parses with http-parser, routes each request through the current RouteTable
+// and forwards it over a pooled keep-alive upstream connection. A connection that opens with the
+// HTTP/2 client preface, or upgrades to h2c, becomes an H2Session whose streams are each bridged to
+// an Http1Session (h2_session.h).
 //
 // Thread model: everything runs on the loop thread. setRouteTable() may be called from any thread;
 // the swap is atomic and each request keeps the table it was routed with until it completes.
@@ -10,6 +12,7 @@
 
 #include "original_dst.h"
 #include "router.h"
+#include "session.h"
 
 #include <event2/event.h>
 #include <event2/bufferevent.h>
@@ -24,8 +27,8 @@
 
 namespace sluice::proxy {
 
-class Http1Session;
 class UpstreamPool;
+struct H2UpgradeRequest;
 
 // Counters, read by tests and exported as metrics by the daemon. Only the loop thread writes them.
 struct ProxyCounters {
@@ -49,6 +52,8 @@ struct ProxyCounters {
   uint64_t upstreamConnectionsOpened = 0;
   uint64_t upstreamConnectionsReused = 0;
   uint64_t upgrades = 0;
+  uint64_t h2Connections = 0;  // prior knowledge or h2c upgrade
+  uint64_t h2Streams = 0;
 };
 
 struct ProxyOptions {
@@ -86,7 +91,15 @@ class ProxyServer {
   ProxyCounters& mutableCounters() { return counters_; }
   const ProxyOptions& options() const { return options_; }
   // Sessions end through here; they are freed after the current callback returns.
-  void retire(Http1Session* session);
+  void retire(Session* session);
+  // Starts an HTTP/1.1 session on `bev` (an accepted socket, or one end of an HTTP/2 stream's
+  // bufferevent pair).
+  void startHttp1(bufferevent* bev, const OriginalDestination& dst, const net::IpAddress& client,
+                  uint16_t clientPort);
+  // Turns a connection into HTTP/2: `bev` holds the client preface (prior knowledge) or follows a
+  // 101 to an h2c upgrade, whose request becomes stream 1.
+  void startH2(bufferevent* bev, const OriginalDestination& dst, const net::IpAddress& client,
+               uint16_t clientPort, const H2UpgradeRequest* upgrade);
   // Fire-and-forget: sends `bytes` (a complete request with `connection: close`) to the endpoint
   // on a fresh connection, reads and drops the answer, and frees everything on close, error or a
   // 30 s timeout. Never reports back.
@@ -108,8 +121,8 @@ class ProxyServer {
   event* reaper_ = nullptr;
   uint16_t port_ = 0;
   ProxyCounters counters_;
-  std::unordered_map<Http1Session*, std::unique_ptr<Http1Session>> sessions_;
-  std::vector<Http1Session*> retired_;
+  std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
+  std::vector<Session*> retired_;
   std::unordered_map<bufferevent*, bool> mirrors_;  // in flight, freed with the server
   static void onMirrorRead(bufferevent* bev, void* arg);
   static void onMirrorEvent(bufferevent* bev, short what, void* arg);

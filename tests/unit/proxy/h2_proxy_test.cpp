@@ -1,0 +1,165 @@
+// HTTP/2 downstream end to end on loopback: curl and nghttp (nghttp2's client) speak HTTP/2 with
+// prior knowledge or by h2c upgrade to the proxy, whose streams take the same request path as
+// HTTP/1.1 requests to the evhttp upstreams of proxy_fixture.h.
+#include "h2_session.h"
+#include "proxy_fixture.h"
+
+#include <chrono>
+#include <map>
+
+namespace sluice::proxy::test {
+namespace {
+
+// Runs a shell command; its stdout (stderr folded in) and exit status.
+std::pair<std::string, int> run(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) {
+    return {"popen failed", -1};
+  }
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+    out.append(buf, n);
+  }
+  return {out, pclose(p)};
+}
+
+class H2Test : public ProxyTest {
+ protected:
+  std::string url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  // curl with prior knowledge; the body, then a line "<http version> <status>".
+  std::string curl(const std::string& path, const std::string& args = "") {
+    return run("curl -s --max-time 5 --http2-prior-knowledge -H 'Host: svc' " + args +
+               " -w '\\n%{http_version} %{http_code}' " + url(path))
+        .first;
+  }
+};
+
+std::string lastLine(const std::string& out) {
+  size_t nl = out.rfind('\n');
+  return nl == std::string::npos ? out : out.substr(nl + 1);
+}
+
+TEST(H2Base64Url, DecodesSettingsPayloads) {
+  EXPECT_EQ(decodeBase64Url("AAMAAABkAAQAoAAAAAIAAAAA"),
+            std::string("\x00\x03\x00\x00\x00\x64\x00\x04\x00\xa0\x00\x00\x00\x02\x00\x00\x00\x00", 18));
+  EXPECT_EQ(decodeBase64Url(""), "");
+  EXPECT_EQ(decodeBase64Url("-_8"), std::string("\xfb\xff", 2));
+  EXPECT_FALSE(decodeBase64Url("a+b/"));  // base64, not base64url
+}
+
+TEST_F(H2Test, PriorKnowledgeRequestsAreRoutedByHeaderAndPath) {
+  twoBackends();
+  auto& jason = route();
+  jason.match.emplace_back();
+  jason.match[0].headers["end-user"] = StringMatch{K::Exact, "jason"};
+  jason.route = {to("b")};
+  auto& api = route();
+  api.match.emplace_back();
+  api.match[0].uri = StringMatch{K::Prefix, "/api"};
+  api.route = {to("a")};
+  startProxy();
+  std::string a = curl("/api/x?q=1");
+  EXPECT_EQ(lastLine(a), "2 200") << a;
+  EXPECT_EQ(field(a, "server"), "a");
+  EXPECT_EQ(field(a, "uri"), "/api/x?q=1");
+  EXPECT_EQ(field(a, "h:host"), "svc");
+  std::string b = curl("/api/x", "-H 'End-User: jason' -d 'posted'");
+  EXPECT_EQ(field(b, "server"), "b");
+  EXPECT_EQ(field(b, "body"), "posted");
+  EXPECT_EQ(lastLine(curl("/other")), "2 404");
+  auto c = counters();
+  EXPECT_EQ(c.h2Connections, 3u);
+  EXPECT_EQ(c.h2Streams, 3u);
+  EXPECT_EQ(c.noRoute, 1u);
+}
+
+TEST_F(H2Test, H2cUpgradeSwitchesAndAnswersTheUpgradeRequest) {
+  twoBackends();
+  route().route = {to("b")};
+  startProxy();
+  auto [out, rc] = run("curl -s --max-time 5 --http2 -H 'Host: svc' -w '\\n%{http_version} %{http_code}' " +
+                       url("/up") + " " + url("/second"));
+  ASSERT_EQ(rc, 0) << out;
+  // The upgrade request is answered as stream 1 over HTTP/2; the second reuses the connection.
+  EXPECT_NE(out.find("uri=/up\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("uri=/second\n"), std::string::npos) << out;
+  EXPECT_EQ(lastLine(out), "2 200");
+  EXPECT_EQ(field(out, "server"), "b");
+  EXPECT_EQ(field(out, "h:http2-settings"), "<absent>");  // hop-by-hop, never forwarded
+  auto c = counters();
+  EXPECT_EQ(c.h2Connections, 1u);
+  EXPECT_EQ(c.h2Streams, 2u);
+}
+
+TEST_F(H2Test, ConcurrentStreamsOnOneConnectionAreEachAnsweredByTheirRoute) {
+  twoBackends();
+  // Every request waits 400 ms (fault delay): four of them finish in well under 4 × 400 ms only
+  // when the streams run concurrently.
+  auto& toB = route();
+  toB.match.emplace_back();
+  toB.match[0].uri = StringMatch{K::Prefix, "/b"};
+  toB.route = {to("b")};
+  toB.fault = model::HTTPFaultInjection{};
+  toB.fault->delay = model::FaultDelay{};
+  toB.fault->delay->fixedDelay = std::chrono::milliseconds(400);
+  toB.fault->delay->percentage = 100.0;
+  auto& toA = route();
+  toA.route = {to("a")};
+  toA.fault = toB.fault;
+  startProxy();
+  auto start = std::chrono::steady_clock::now();
+  auto [out, rc] = run("nghttp -H ':authority: svc' " + url("/a/1") + " " + url("/b/2") + " " +
+                       url("/a/3") + " " + url("/b/4"));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(rc, 0) << out;
+  std::map<std::string, std::string> serverOf;  // uri → server, from the echoed bodies
+  size_t at = 0;
+  while ((at = out.find("server=", at)) != std::string::npos) {
+    std::string rest = out.substr(at);
+    serverOf[field(rest, "uri")] = field(rest, "server");
+    ++at;
+  }
+  EXPECT_EQ(serverOf, (std::map<std::string, std::string>{
+                          {"/a/1", "a"}, {"/b/2", "b"}, {"/a/3", "a"}, {"/b/4", "b"}}))
+      << out;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1200));
+  auto c = counters();
+  EXPECT_EQ(c.h2Connections, 1u);
+  EXPECT_EQ(c.h2Streams, 4u);
+}
+
+TEST_F(H2Test, GrpcRequestsGetTrailersOnlyStatusesFromTheProxy) {
+  twoBackends();
+  auto& missing = route();
+  missing.match.emplace_back();
+  missing.match[0].uri = StringMatch{K::Prefix, "/pkg.Missing/"};
+  missing.route = {to("nowhere")};
+  auto& known = route();
+  known.match.emplace_back();
+  known.match[0].uri = StringMatch{K::Prefix, "/pkg.Svc/"};
+  known.route = {to("a")};
+  startProxy();
+  const std::string grpc = "-H ':authority: svc' -H 'content-type: application/grpc' -H 'te: trailers' ";
+  // No route: 404 NR → UNIMPLEMENTED (12), as one HEADERS frame ending the stream.
+  auto [nr, rc1] = run("nghttp -v " + grpc + url("/other.Svc/Call"));
+  EXPECT_NE(nr.find(":status: 200"), std::string::npos) << nr;
+  EXPECT_NE(nr.find("grpc-status: 12"), std::string::npos) << nr;
+  EXPECT_NE(nr.find("recv HEADERS frame <length="), std::string::npos);
+  EXPECT_NE(nr.find("flags=0x05, stream_id=13>"), std::string::npos) << nr;  // END_STREAM|END_HEADERS
+  // Missing cluster: 503 NC → UNAVAILABLE (14).
+  auto [nc, rc2] = run("nghttp -v " + grpc + url("/pkg.Missing/Call"));
+  EXPECT_NE(nc.find("grpc-status: 14"), std::string::npos) << nc;
+  // A plain HTTP/2 request to the same place keeps the HTTP status.
+  EXPECT_EQ(lastLine(curl("/pkg.Missing/Call")), "2 503");
+  // A routed gRPC request goes upstream untouched.
+  std::string ok = curl("/pkg.Svc/Call", "-H 'content-type: application/grpc'");
+  EXPECT_EQ(field(ok, "server"), "a");
+  EXPECT_EQ(field(ok, "h:content-type"), "application/grpc");
+}
+
+}  // namespace
+}  // namespace sluice::proxy::test
