@@ -61,7 +61,79 @@ sockperf: ---> <MIN> observation =   13.679
 """
 
 
+# iperf3 --json, trimmed to what record.py reads: 1 s omitted, then 2 s measured, 2 streams.
+IPERF3 = json.dumps({
+    "start": {"test_start": {"num_streams": 2, "omit": 1, "duration": 2}},
+    "intervals": [{"sum": {"bytes": 1477181440, "omitted": True}},
+                  {"sum": {"bytes": 1197998080, "omitted": False}},
+                  {"sum": {"bytes": 1355284480, "omitted": False}}],
+    "end": {"streams": [{}, {}],
+            "sum_sent": {"seconds": 1.997187, "bytes": 2553282560, "bits_per_second": 10227515240.18532,
+                         "retransmits": 10, "sender": True},
+            "sum_received": {"seconds": 2.003104, "bytes": 2552627200, "bits_per_second": 10194686646.324903,
+                             "sender": True}}})
+
+
 class RecordTest(unittest.TestCase):
+    def test_iperf3_output_is_parsed(self):
+        r = record.parse_iperf3(IPERF3)
+        self.assertAlmostEqual(r["throughput_gbps"], 10.194686646324903)
+        self.assertEqual(r["bytes"], 2552627200)
+        self.assertEqual(r["retransmits"], 10)
+        self.assertEqual(r["streams"], 2)
+        # CPU is accounted over the whole run, so the volume includes the omitted second.
+        self.assertAlmostEqual(r["ok_all"], (1477181440 + 1197998080 + 1355284480) / 1e9)
+
+    def test_iperf3_error_or_truncated_output_is_an_error(self):
+        with self.assertRaises(ValueError):
+            record.parse_iperf3(json.dumps({"start": {}, "intervals": [], "end": {},
+                                            "error": "unable to connect to server: Connection refused"}))
+        with self.assertRaises(ValueError):
+            record.parse_iperf3(json.dumps({"start": {}, "intervals": [], "end": {}}))
+        with self.assertRaises(ValueError):
+            record.parse_iperf3("iperf3: error - unable to connect")
+
+    def test_iperf3_record_has_cpu_per_gb(self):
+        with tempfile.TemporaryDirectory() as d:
+            paths = {k: os.path.join(d, k) for k in ("out", "before", "after")}
+            def write(path, text):
+                with open(path, "w") as f:
+                    f.write(text)
+            write(paths["out"], IPERF3)
+            write(paths["before"], "cpu 0 0 0 0 0 0 0 0 0 0\ncgroup client 0\ncgroup server 0\n")
+            # 4.03 GB sent; 2.015 s of CPU in our cgroups -> 500 ms per GB.
+            total_gb = (1477181440 + 1197998080 + 1355284480) / 1e9
+            write(paths["after"], "cpu 100 0 100 200 0 0 0 0 0 0\ncgroup client %d\ncgroup server %d\n"
+                  % (total_gb * 250000, total_gb * 250000))
+            out = subprocess.run([sys.executable, os.path.join(BENCH, "lib", "record.py"), "--scenario", "S0",
+                                  "--workload", "tput@2", "--services", "0", "--rep", "1", "--kind", "iperf3",
+                                  "--output", paths["out"], "--before", paths["before"], "--after", paths["after"]],
+                                 check=True, capture_output=True, text=True).stdout
+            rec = json.loads(out)
+            self.assertNotIn("status", rec)
+            self.assertAlmostEqual(rec["cpu_ms_per_gb"], 500.0, places=0)
+            self.assertAlmostEqual(rec["throughput_gbps"], 10.19, places=2)
+
+    def test_snapshot_cpu_wait_is_parsed_and_divided_per_op(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "snap")
+            with open(path, "w") as f:
+                f.write("cpu 1 2 3 4 5 6 7 8 9 10\ncgroup client 100\ncpuwait client 5000\n"
+                        "cgroup server 50\ncpuwait server \nbpf 7 10 2\n")
+            snap = record.read_snapshot(path)
+        self.assertEqual(snap["cpuwait"], {"client": 5000})  # an empty PSI value is skipped
+        after = {"cpu": snap["cpu"], "cgroup": {"client": 100}, "cpuwait": {"client": 25000}, "bpf": {}}
+        c = record.cpu_costs(snap, after, 100)
+        self.assertEqual(c["cpu_wait_us_per_op"], {"client": 200.0})
+        # Snapshots without PSI (older kernels) give no wait figure rather than an error.
+        c = record.cpu_costs({"cpu": [0] * 10, "cgroup": {}, "bpf": {}},
+                             {"cpu": [1] * 10, "cgroup": {"client": 5}, "bpf": {}}, 10)
+        self.assertNotIn("cpu_wait_us_per_op", c)
+
+    def test_sockperf_1k_output_is_parsed_like_64b(self):
+        r = record.parse_sockperf(SOCKPERF.replace("14.000", "21.500"))
+        self.assertEqual(r["latency_us"]["p50"], 21.5)
+
     def test_sockperf_output_is_parsed(self):
         r = record.parse_sockperf(SOCKPERF)
         self.assertEqual(r["latency_us"]["p50"], 14.0)
@@ -128,6 +200,46 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(s["runs"], 1)
         self.assertTrue(any("failed: exit 124" in n for n in s["notes"]))
 
+    def test_cpu_wait_note_and_noisy_host_warning(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "results.jsonl"), "w") as f:
+                for k in (1, 2, 3):
+                    f.write(json.dumps(self.rec("S0", "http@1000", 0, k, 3000, foreign_pct=95.0,
+                                                cpu_wait_us_per_op={"client": 100.0, "server": 50.0 * k})) + "\n")
+                    f.write(json.dumps(self.rec("S3-haproxy", "http@1000", 0, k, 170)) + "\n")
+            subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), d], check=True)
+            with open(os.path.join(d, "results.md")) as f:
+                md = f.read()
+        row = next(l for l in md.splitlines() if l.startswith("| S0") and "latency p50" in l)
+        self.assertIn("waited 200 µs for a CPU per op", row)  # median of 150, 200, 250
+        self.assertIn("host 95% busy outside the bench", row)
+        self.assertIn("**Warning: 2 of 4 rows", md)
+        haproxy = next(l for l in md.splitlines() if l.startswith("| S3 HAProxy") and "latency p50" in l)
+        self.assertNotIn("waited", haproxy)
+
+    def test_throughput_and_1k_pingpong_rows(self):
+        records = []
+        for sc, n, gbps in (("S0", 0, [20.0, 22.0, 21.0]), ("S1", 1000, [10.0, 10.5, 11.0])):
+            for k, v in enumerate(gbps, 1):
+                records.append({"scenario": sc, "workload": "tput@4", "services": n, "rep": k,
+                                "throughput_gbps": v, "cpu_us_per_op": 400000.0, "cpu_ms_per_gb": 400.0,
+                                "cgroup_us_per_op": {"node": 0.0}, "failed": 0})
+        records += [self.rec("S0", "pingpong-1k@10000", 0, 1, 30), self.rec("S0", "pingpong@10000", 0, 1, 20)]
+        summary = report.summarize(report.group(records)[0])
+        self.assertEqual(summary[("S0", "tput@4", 0, "Gb/s")]["median"], 21.0)
+        self.assertEqual(summary[("S1", "tput@4", 1000, "CPU per GB")]["median"], 400.0)
+        md = report.table(summary, []).splitlines()
+        row = next(l for l in md if l.startswith("| S1 iptables") and "| Gb/s |" in l)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        self.assertEqual(cells[2], "tput@4")
+        self.assertEqual(cells[4], "10.5 Gb/s")
+        self.assertEqual(cells[6], "0.50x")       # 10.5 / S0's 21
+        self.assertTrue(any("| 400 ms |" in l for l in md if "CPU per GB" in l))
+        workloads = [l.split("|")[3].strip() for l in md[2:]]
+        self.assertLess(workloads.index("pingpong@10000"), workloads.index("pingpong-1k@10000"))
+        self.assertLess(workloads.index("pingpong-1k@10000"), workloads.index("tput@4"))
+        self.assertIn(("RTT p50", "latency_us.p50", "µs"), report.metrics_for("pingpong-1k@10000"))
+
     def test_report_writes_markdown_and_plots(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "results.jsonl"), "w") as f:
@@ -161,7 +273,7 @@ class GenconfTest(unittest.TestCase):
     def test_iptables_has_one_kube_services_rule_per_port_target_last(self):
         text = self.gen("iptables", "--services", "50", "--pods", ",".join(self.PODS))
         rules = [l for l in text.splitlines() if l.startswith("-A KUBE-SERVICES")]
-        self.assertEqual(len(rules), 49 + 2)
+        self.assertEqual(len(rules), 49 + len(genconf.TARGET_PORTS))
         self.assertIn(genconf.TARGET_VIP, rules[-1])
         probabilities = [l.split("--probability ")[1].split()[0] for l in text.splitlines()
                          if "bench/target:http ->" in l and "statistic" in l]
@@ -173,13 +285,13 @@ class GenconfTest(unittest.TestCase):
         text = self.gen("iptables", "--services", "3", "--pods", ",".join(self.PODS),
                         "--target-pods", ",".join(self.PODS[:3]), "--partial")
         deleted = [l for l in text.splitlines() if l.startswith("-X")]
-        self.assertEqual(len(deleted), 2)  # the fourth pod, on both target ports
+        self.assertEqual(len(deleted), len(genconf.TARGET_PORTS))  # the fourth pod, on every target port
         self.assertFalse(any(l.startswith("-A PREROUTING") for l in text.splitlines()))
 
     def test_nft_has_one_vmap_element_per_service_port(self):
         text = self.gen("nft", "--services", "10", "--pods", ",".join(self.PODS))
         elements = sum(l.count(" : goto service-") for l in text.splitlines() if l.startswith("add element"))
-        self.assertEqual(elements, 9 + 2)
+        self.assertEqual(elements, 9 + len(genconf.TARGET_PORTS))
 
     def test_k8s_writes_services_pods_and_target(self):
         with tempfile.TemporaryDirectory() as d:

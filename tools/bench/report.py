@@ -15,6 +15,8 @@ L7 = ("S3-haproxy", "S3-nginx", "S4", "S4x")
 STEAL_LIMIT_PCT = 2.0
 # Other work on the machine (builds, tests) competes for the same two cores.
 FOREIGN_LIMIT_PCT = 10.0
+# Run-queue wait of our cgroups per operation (PSI) worth a note: latency the host added.
+WAIT_NOTE_US = 1.0
 SCENARIO_TITLE = {
     "S0": "S0 direct pod IP", "S1": "S1 iptables DNAT", "S1n": "S1n nftables vmap", "IPVS": "IPVS",
     "S2": "S2 Sluice L4", "S3-haproxy": "S3 HAProxy", "S3-nginx": "S3 nginx",
@@ -29,8 +31,10 @@ def metrics_for(workload):
                 ("connect p50", "connect_us.p50", "µs"), ("connect p99", "connect_us.p99", "µs")]
     if workload == "crr-sat":
         return [("connections/s", "throughput", "1/s")]
-    if workload.startswith("pingpong@"):
+    if workload.startswith(("pingpong@", "pingpong-1k@")):
         return [("RTT p50", "latency_us.p50", "µs"), ("RTT p99", "latency_us.p99", "µs")]
+    if workload.startswith("tput@"):
+        return [("Gb/s", "throughput_gbps", "Gb/s"), ("CPU per GB", "cpu_ms_per_gb", "ms")]
     if workload == "http-sat":
         return [("requests/s", "throughput", "1/s")]
     if workload.startswith("http@"):
@@ -45,7 +49,7 @@ def metrics_for(workload):
     return []
 
 
-WORKLOAD_ORDER = ["pingpong", "crr@", "crr-sat", "http@", "http-sat", "apply-full", "apply-change", "churn", "churn-changes"]
+WORKLOAD_ORDER = ["pingpong", "pingpong-1k", "crr@", "crr-sat", "http@", "http-sat", "tput", "apply-full", "apply-change", "churn", "churn-changes"]
 
 
 def workload_rank(w):
@@ -83,7 +87,7 @@ def fmt(v, unit=""):
     if unit in ("requests", "changes"):
         return "%d" % round(v)
     text = "%.0f" % v if abs(v) >= 100 else "%.3g" % v
-    return {"µs": text + " µs", "1/s": text + "/s"}.get(unit, text)
+    return {"µs": text + " µs", "1/s": text + "/s", "Gb/s": text + " Gb/s", "ms": text + " ms"}.get(unit, text)
 
 
 def fmt_ratio(r):
@@ -123,11 +127,14 @@ def summarize(groups):
             bpf = [r["bpf_ns_per_run"] for r in good if "bpf_ns_per_run" in r]
             steal = max([r.get("steal_pct", 0.0) for r in good] or [0.0])
             foreign = max([r.get("foreign_pct", 0.0) for r in good] or [0.0])
+            waits = [sum(r["cpu_wait_us_per_op"].values()) for r in good if r.get("cpu_wait_us_per_op")]
             notes = []
             if steal > STEAL_LIMIT_PCT:
                 notes.append("steal %.1f%% > %g%%" % (steal, STEAL_LIMIT_PCT))
             if foreign > FOREIGN_LIMIT_PCT:
                 notes.append("host %.0f%% busy outside the bench" % foreign)
+            if waits and median(waits) >= WAIT_NOTE_US and not workload.startswith("tput@"):
+                notes.append("waited %s for a CPU per op" % fmt(median(waits), "µs"))
             reasons = {}
             for r in good:
                 for reason, count in (r.get("failures") or {}).items():
@@ -153,7 +160,7 @@ def summarize(groups):
                 "iqr": iqr(values) if len(values) > 1 else None,
                 "cpu": median(cpu) if cpu else None,
                 "node_cpu": median(node) if node else None,
-                "runs": len(values), "notes": notes,
+                "runs": len(values), "notes": notes, "noisy": foreign > FOREIGN_LIMIT_PCT,
             }
     return out
 
@@ -335,10 +342,19 @@ def main():
           "Latencies are coordinated-omission corrected (from the intended send time). "
           "× S0 = ratio to direct pod IP in this run; × baseline = ratio to S1 (iptables) at the same N for L4 "
           "and config apply, to HAProxy for L7. CPU µs/op: CPU time of the bench's cgroups (client, pods, "
-          "node: proxies/agent; cgroup cpu.stat) per successful operation, warm-up included; host-wide "
+          "node: proxies/agent; cgroup cpu.stat) per successful operation, warm-up included (tput@K, iperf3 "
+          "over K TCP streams: per GB sent, also shown as ms per GB); host-wide "
           "/proc/stat time is kept in results.jsonl and runs where the host was busy outside the bench are "
           "flagged. Method: docs/benchmarks.md.",
-          "", table(summary, statuses), ""]
+          ""]
+    noisy = sum(1 for s in summary.values() if s.get("noisy"))
+    if noisy:
+        md += ["**Warning: %d of %d rows were measured while the host was more than %g%% busy outside the "
+               "bench.** Their latencies are dominated by waits for a CPU (the \"waited … for a CPU\" notes), "
+               "and scenarios run minutes apart saw different load, so their ratios compare the host's load, "
+               "not the data paths. Rerun on an idle machine before drawing conclusions." % (
+                   noisy, len(summary), FOREIGN_LIMIT_PCT), ""]
+    md += [table(summary, statuses), ""]
     md += ["![%s](%s)" % (p[:-4].replace("_", " "), p) for p in pngs]
     with open(os.path.join(run_dir, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")

@@ -2,8 +2,9 @@
 """Generates the same service set for every scenario of the benchmark.
 
 N services in total: N-1 filler ClusterIP services (port 80 -> 9090 on the four pods) and, last,
-the target service the load goes to (ports 80 -> 8080 and 81 -> 8081 for sockperf). The target is
-last on purpose: it is kube-proxy iptables mode's worst case (a linear walk of KUBE-SERVICES).
+the target service the load goes to (ports 80 -> 8080, 81 -> 8081 for sockperf and 82 -> 5201 for
+iperf3). The target is last on purpose: it is kube-proxy iptables mode's worst case (a linear
+walk of KUBE-SERVICES).
 
   genconf.py iptables --services N --pods IP,... [--target-pods IP,...] [--partial] > rules
   genconf.py nft      --services N --pods IP,... [--target-pods IP,...] [--change] > rules.nft
@@ -19,7 +20,7 @@ import sys
 NAMESPACE = "bench"
 TARGET = "target"
 TARGET_VIP = "10.97.0.10"
-TARGET_PORTS = [("http", 80, 8080), ("ping", 81, 8081)]
+TARGET_PORTS = [("http", 80, 8080), ("ping", 81, 8081), ("bulk", 82, 5201)]
 # Fillers point at port 9090 of the same pods, so a request sent to the wrong service is answered
 # from :9090 and counted as misrouted.
 FILLER_PORTS = [("http", 80, 9090)]

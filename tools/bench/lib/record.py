@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Turns one measurement into one JSON line of results.jsonl (or, with --meta, writes meta.json).
 
-A measurement is a load generator's JSON or sockperf's text, plus two snapshots taken around it
-(first line of /proc/stat, cgroup usage_usec per cgroup, BPF run_time_ns/run_cnt per program).
+A measurement is a load generator's JSON, sockperf's text or iperf3's JSON, plus two snapshots taken around it
+(first line of /proc/stat, cgroup usage_usec and PSI cpu "some" total per cgroup, BPF
+run_time_ns/run_cnt per program).
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ STEAL_FIELD = 7
 
 
 def read_snapshot(path):
-    snap = {"cpu": [], "cgroup": {}, "bpf": {}}
+    snap = {"cpu": [], "cgroup": {}, "cpuwait": {}, "bpf": {}}
     with open(path) as f:
         for line in f:
             parts = line.split()
@@ -29,6 +30,8 @@ def read_snapshot(path):
                 snap["cpu"] = [int(v) for v in parts[1:]]
             elif parts[0] == "cgroup" and len(parts) == 3:
                 snap["cgroup"][parts[1]] = int(parts[2])
+            elif parts[0] == "cpuwait" and len(parts) == 3 and parts[2].isdigit():
+                snap["cpuwait"][parts[1]] = int(parts[2])
             elif parts[0] == "bpf" and len(parts) == 4:
                 snap["bpf"][parts[1]] = (int(parts[2]), int(parts[3]))
     return snap
@@ -48,7 +51,13 @@ def cpu_costs(before, after, ops):
     out["steal_pct"] = 100.0 * d[STEAL_FIELD] / total
     out["busy_pct"] = 100.0 * busy / total
     out["foreign_pct"] = max(0.0, 100.0 * (busy * TICK_US - sum(ours.values())) / (total * TICK_US))
+    # Time our cgroups were runnable but not running: on a shared host, the other work's share of
+    # the latency (run-queue waits), which no change to the data path can remove.
+    wait = {cg: after.get("cpuwait", {})[cg] - before.get("cpuwait", {}).get(cg, 0)
+            for cg in after.get("cpuwait", {})}
     if ops:
+        if wait:
+            out["cpu_wait_us_per_op"] = {cg: v / ops for cg, v in wait.items()}
         out["host_cpu_us_per_op"] = busy * TICK_US / ops
         out["cpu_us_per_op"] = sum(ours.values()) / ops
         out["cgroup_us_per_op"] = {cg: v / ops for cg, v in ours.items()}
@@ -86,6 +95,28 @@ def parse_sockperf(text):
             "throughput": int(valid.group(3)) / float(valid.group(1))}
 
 
+def parse_iperf3(text):
+    """iperf3 --json (client side): Gb/s received over the measured period (after --omit), and
+    the bytes sent over the whole run, omitted seconds included, which the CPU snapshots span.
+
+    ok_all is that volume in GB (1e9 bytes), so the CPU per "operation" computed from it is per GB.
+    """
+    d = json.loads(text)
+    if d.get("error"):
+        raise ValueError("iperf3: %s" % d["error"])
+    end = d.get("end") or {}
+    received = end.get("sum_received") or {}
+    sent = end.get("sum_sent") or {}
+    if "bits_per_second" not in received or not received.get("seconds"):
+        raise ValueError("no iperf3 summary in output")
+    total = sum(i["sum"]["bytes"] for i in d.get("intervals", []) if "sum" in i) or sent.get("bytes", 0)
+    streams = len(end.get("streams") or []) or d.get("start", {}).get("test_start", {}).get("num_streams")
+    return {"throughput_gbps": received["bits_per_second"] / 1e9,
+            "bytes": received.get("bytes", 0), "seconds": received["seconds"],
+            "retransmits": sent.get("retransmits", 0), "streams": streams,
+            "ok_all": total / 1e9, "failed": 0}
+
+
 def meta(args):
     def sh(*cmd):
         try:
@@ -96,7 +127,7 @@ def meta(args):
     model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "")
     packages = {}
     for line in sh("dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "iptables", "nftables",
-                   "haproxy", "nginx-light", "sockperf", "ipvsadm", "iproute2", "libbpf1", "python3-matplotlib").splitlines():
+                   "haproxy", "nginx-light", "sockperf", "iperf3", "ipvsadm", "iproute2", "libbpf1", "python3-matplotlib").splitlines():
         name, _, version = line.partition(" ")
         packages[name] = version
     out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else None
@@ -107,7 +138,8 @@ def meta(args):
     dirty = sh("git", "-C", args.root, "status", "--porcelain", "--untracked-files=no")
     return {
         "command": command,
-        "profile": args.profile, "scenarios": args.scenarios, "services": args.services,
+        "profile": args.profile, "scenarios": args.scenarios, "workloads": args.workloads,
+        "services": args.services,
         "reps": args.reps, "warmup_s": args.warmup, "duration_s": args.duration,
         "kernel": platform.release(), "uname": " ".join(platform.uname()),
         "cpu_model": model, "cpus": os.cpu_count(), "lscpu": lscpu,
@@ -122,6 +154,7 @@ def main():
     p.add_argument("--meta", action="store_true")
     p.add_argument("--profile")
     p.add_argument("--scenarios")
+    p.add_argument("--workloads")
     p.add_argument("--reps", type=int)
     p.add_argument("--warmup", type=float)
     p.add_argument("--duration", type=float)
@@ -132,7 +165,7 @@ def main():
     p.add_argument("--services")
     p.add_argument("--rep", type=int)
     p.add_argument("--status")
-    p.add_argument("--kind", choices=["loadgen", "sockperf"])
+    p.add_argument("--kind", choices=["loadgen", "sockperf", "iperf3"])
     p.add_argument("--output")
     p.add_argument("--before")
     p.add_argument("--after")
@@ -151,12 +184,15 @@ def main():
     if args.kind:
         text = open(args.output).read()
         try:
-            rec.update(json.loads(text) if args.kind == "loadgen" else parse_sockperf(text))
+            parse = {"loadgen": json.loads, "sockperf": parse_sockperf, "iperf3": parse_iperf3}[args.kind]
+            rec.update(parse(text))
         except ValueError as e:
             rec["status"] = "failed: %s" % e
             print(json.dumps(rec))
             return
         rec.update(cpu_costs(read_snapshot(args.before), read_snapshot(args.after), rec.get("ok_all")))
+        if args.kind == "iperf3" and "cpu_us_per_op" in rec:
+            rec["cpu_ms_per_gb"] = rec["cpu_us_per_op"] / 1000.0
     print(json.dumps(rec))
 
 
