@@ -130,6 +130,29 @@ class RecordTest(unittest.TestCase):
                              {"cpu": [1] * 10, "cgroup": {"client": 5}, "bpf": {}}, 10)
         self.assertNotIn("cpu_wait_us_per_op", c)
 
+    def test_http_bulk_record_has_cpu_per_gb(self):
+        with tempfile.TemporaryDirectory() as d:
+            paths = {k: os.path.join(d, k) for k in ("out", "before", "after")}
+
+            def write(path, text):
+                with open(path, "w") as f:
+                    f.write(text)
+            # 1000 responses of 1 MiB (1.048576 GB) for 0.5 s of our cgroups' CPU.
+            write(paths["out"], json.dumps({"ok": 900, "ok_all": 1000, "failed": 0, "bytes": 943718400,
+                                            "bytes_all": 1048576000, "goodput_gbps": 2.5,
+                                            "latency_us": {"count": 900, "p50": 400.0}}))
+            write(paths["before"], "cpu 0 0 0 0 0 0 0 0 0 0\ncgroup client 0\ncgroup node 0\n")
+            write(paths["after"], "cpu 10 0 10 10 0 0 0 0 0 0\ncgroup client 300000\ncgroup node 200000\n")
+            argv = [sys.executable, os.path.join(BENCH, "lib", "record.py"), "--scenario", "S3-haproxy",
+                    "--services", "0", "--rep", "1", "--kind", "loadgen", "--output", paths["out"],
+                    "--before", paths["before"], "--after", paths["after"]]
+            rec = json.loads(subprocess.run(argv + ["--workload", "http-bulk@4"], check=True,
+                                            capture_output=True, text=True).stdout)
+            self.assertAlmostEqual(rec["cpu_ms_per_gb"], 500.0 / 1.048576)
+            rec = json.loads(subprocess.run(argv + ["--workload", "http@1000"], check=True,
+                                            capture_output=True, text=True).stdout)
+            self.assertNotIn("cpu_ms_per_gb", rec)
+
     def test_sockperf_1k_output_is_parsed_like_64b(self):
         r = record.parse_sockperf(SOCKPERF.replace("14.000", "21.500"))
         self.assertEqual(r["latency_us"]["p50"], 21.5)
@@ -239,6 +262,9 @@ class ReportTest(unittest.TestCase):
         self.assertLess(workloads.index("pingpong@10000"), workloads.index("pingpong-1k@10000"))
         self.assertLess(workloads.index("pingpong-1k@10000"), workloads.index("tput@4"))
         self.assertIn(("RTT p50", "latency_us.p50", "µs"), report.metrics_for("pingpong-1k@10000"))
+        self.assertEqual(report.metrics_for("http-bulk@1")[0], ("Gb/s", "goodput_gbps", "Gb/s"))
+        self.assertEqual(report.baseline_of("S4", "http-bulk@1"), "S3-haproxy")
+        self.assertLess(report.workload_rank("tput@4"), report.workload_rank("http-bulk@1"))
 
     def test_report_writes_markdown_and_plots(self):
         with tempfile.TemporaryDirectory() as d:

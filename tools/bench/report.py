@@ -35,6 +35,8 @@ def metrics_for(workload):
         return [("RTT p50", "latency_us.p50", "µs"), ("RTT p99", "latency_us.p99", "µs")]
     if workload.startswith("tput@"):
         return [("Gb/s", "throughput_gbps", "Gb/s"), ("CPU per GB", "cpu_ms_per_gb", "ms")]
+    if workload.startswith("http-bulk@"):
+        return [("Gb/s", "goodput_gbps", "Gb/s"), ("CPU per GB", "cpu_ms_per_gb", "ms")]
     if workload == "http-sat":
         return [("requests/s", "throughput", "1/s")]
     if workload.startswith("http@"):
@@ -49,7 +51,7 @@ def metrics_for(workload):
     return []
 
 
-WORKLOAD_ORDER = ["pingpong", "pingpong-1k", "crr@", "crr-sat", "http@", "http-sat", "tput", "apply-full", "apply-change", "churn", "churn-changes"]
+WORKLOAD_ORDER = ["pingpong", "pingpong-1k", "crr@", "crr-sat", "http@", "http-sat", "tput", "http-bulk", "apply-full", "apply-change", "churn", "churn-changes"]
 
 
 def workload_rank(w):
@@ -133,7 +135,7 @@ def summarize(groups):
                 notes.append("steal %.1f%% > %g%%" % (steal, STEAL_LIMIT_PCT))
             if foreign > FOREIGN_LIMIT_PCT:
                 notes.append("host %.0f%% busy outside the bench" % foreign)
-            if waits and median(waits) >= WAIT_NOTE_US and not workload.startswith("tput@"):
+            if waits and median(waits) >= WAIT_NOTE_US and not workload.startswith(("tput@", "http-bulk@")):
                 notes.append("waited %s for a CPU per op" % fmt(median(waits), "µs"))
             reasons = {}
             for r in good:
@@ -343,7 +345,7 @@ def main():
           "× S0 = ratio to direct pod IP in this run; × baseline = ratio to S1 (iptables) at the same N for L4 "
           "and config apply, to HAProxy for L7. CPU µs/op: CPU time of the bench's cgroups (client, pods, "
           "node: proxies/agent; cgroup cpu.stat) per successful operation, warm-up included (tput@K, iperf3 "
-          "over K TCP streams: per GB sent, also shown as ms per GB); host-wide "
+          "over K TCP streams: per GB sent, also shown as ms per GB; http-bulk@K: per 1 MiB response); host-wide "
           "/proc/stat time is kept in results.jsonl and runs where the host was busy outside the bench are "
           "flagged. Method: docs/benchmarks.md.",
           ""]

@@ -193,6 +193,8 @@ def main():
         rec.update(cpu_costs(read_snapshot(args.before), read_snapshot(args.after), rec.get("ok_all")))
         if args.kind == "iperf3" and "cpu_us_per_op" in rec:
             rec["cpu_ms_per_gb"] = rec["cpu_us_per_op"] / 1000.0
+        elif (args.workload or "").startswith("http-bulk@") and rec.get("bytes_all") and "cpu_us_per_op" in rec:
+            rec["cpu_ms_per_gb"] = rec["cpu_us_per_op"] * rec["ok_all"] / (rec["bytes_all"] / 1e9) / 1000.0
     print(json.dumps(rec))
 
 

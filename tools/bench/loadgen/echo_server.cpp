@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
@@ -23,9 +25,14 @@ void onStop(int) { stopRequested = 1; }
 struct ServerConn {
   std::string in;
   std::string out;
+  std::size_t outOff = 0;     // bytes of out already sent
+  std::uint64_t bodyLeft = 0; // of a bulk response, streamed after out
   std::string identity;
   bool closeAfterWrite = false;
 };
+
+// What bulk bodies are made of; sent from here, never copied per response.
+char fill[65536];
 
 bool hasCloseHeader(const std::string& head) {
   for (std::size_t pos = 0; (pos = head.find("\r\n", pos)) != std::string::npos;) {
@@ -37,7 +44,38 @@ bool hasCloseHeader(const std::string& head) {
   return false;
 }
 
+// Appends the responses to the complete requests in c.in. A bulk response stops the parsing: its
+// body is streamed by the caller before the next request is answered, so answers stay in order.
+void takeRequests(ServerConn& c) {
+  // Requests are GETs without bodies, so a request ends at the blank line.
+  for (std::size_t end; !c.closeAfterWrite && c.bodyLeft == 0 && (end = c.in.find("\r\n\r\n")) != std::string::npos;) {
+    const std::string head = c.in.substr(0, end + 4);
+    c.in.erase(0, end + 4);
+    c.closeAfterWrite = hasCloseHeader(head);
+    const std::uint64_t bulk = bulkBodySize(head);
+    const std::string body = bulk > 0 ? std::string() : c.identity + "\n";
+    c.out += "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+             std::to_string(bulk > 0 ? bulk : body.size()) + "\r\nX-Pod: " + c.identity + "\r\n" +
+             (c.closeAfterWrite ? "Connection: close\r\n" : "") + "\r\n" + body;
+    c.bodyLeft = bulk;
+  }
+}
+
 } // namespace
+
+std::uint64_t bulkBodySize(const std::string& head) {
+  constexpr const char* prefix = "GET /bytes/";
+  if (head.compare(0, std::strlen(prefix), prefix) != 0) {
+    return 0;
+  }
+  const char* digits = head.c_str() + std::strlen(prefix);
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(digits, &end, 10);
+  if (end == digits || (*end != ' ' && *end != '?' && *end != '/')) {
+    return 0;
+  }
+  return std::min<unsigned long long>(n, kMaxBulkBody);
+}
 
 int runEchoServer(const std::vector<std::string>& listen) {
   std::signal(SIGTERM, onStop);
@@ -71,10 +109,32 @@ int runEchoServer(const std::vector<std::string>& listen) {
     close(fd);
     conns.erase(fd);
   };
-  // Returns false when the connection is finished (closed or failed).
+  // Sends what is pending: headers and small bodies from out, then a bulk body, then the answers
+  // to requests that waited behind it. Returns false when the connection is finished (closed or
+  // failed).
   auto flush = [&](int fd, ServerConn& c) {
-    while (!c.out.empty()) {
-      const ssize_t n = send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    for (;;) {
+      ssize_t n = 0;
+      if (c.outOff < c.out.size()) {
+        n = send(fd, c.out.data() + c.outOff, c.out.size() - c.outOff,
+                 MSG_NOSIGNAL | (c.bodyLeft > 0 ? MSG_MORE : 0));
+        if (n > 0) {
+          c.outOff += static_cast<std::size_t>(n);
+        }
+      } else if (c.bodyLeft > 0) {
+        n = send(fd, fill, std::min<std::uint64_t>(c.bodyLeft, sizeof fill), MSG_NOSIGNAL);
+        if (n > 0) {
+          c.bodyLeft -= static_cast<std::uint64_t>(n);
+        }
+      } else {
+        c.out.clear();
+        c.outOff = 0;
+        takeRequests(c);
+        if (c.out.empty()) {
+          break;
+        }
+        continue;
+      }
       if (n < 0) {
         if (errno == EAGAIN) {
           epoll_event ev{.events = EPOLLIN | EPOLLOUT, .data = {.fd = fd}};
@@ -83,7 +143,6 @@ int runEchoServer(const std::vector<std::string>& listen) {
         }
         return false;
       }
-      c.out.erase(0, static_cast<std::size_t>(n));
     }
     epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
     epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
@@ -136,15 +195,9 @@ int runEchoServer(const std::vector<std::string>& listen) {
         continue;
       }
       c.in.append(buf, static_cast<std::size_t>(got));
-      // Requests are GETs without bodies, so a request ends at the blank line.
-      for (std::size_t end; !c.closeAfterWrite && (end = c.in.find("\r\n\r\n")) != std::string::npos;) {
-        const std::string head = c.in.substr(0, end + 4);
-        c.in.erase(0, end + 4);
-        c.closeAfterWrite = hasCloseHeader(head);
-        const std::string body = c.identity + "\n";
-        c.out += "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\nX-Pod: " + c.identity + "\r\n" +
-                 (c.closeAfterWrite ? "Connection: close\r\n" : "") + "\r\n" + body;
+      // While a response is still being sent, flush answers what arrived after it.
+      if (c.outOff < c.out.size() || c.bodyLeft > 0) {
+        continue;
       }
       if (!flush(fd, c)) {
         closeConn(fd);

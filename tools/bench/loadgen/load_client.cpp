@@ -18,22 +18,13 @@
 #include <unordered_map>
 
 namespace sluice::bench {
-namespace {
 
-constexpr const char* kCrrRequest = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
-constexpr const char* kHttpRequest = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+std::string requestFor(const std::string& path, bool close) {
+  return "GET " + path + " HTTP/1.1\r\nHost: bench\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
+}
 
-enum class ConnState { Connecting, Idle, Busy };
-
-struct ClientConn {
-  ConnState state = ConnState::Connecting;
-  std::uint64_t intendedNs = 0; // of the request this connection carries
-  bool measured = false;        // intended time inside the measured period
-  std::string in;
-};
-
-// Parses one complete response off the front of buf; returns false while it is incomplete.
-bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, bool& okStatus) {
+bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, bool& okStatus,
+                  std::size_t& size) {
   const std::size_t headEnd = buf.find("\r\n\r\n");
   if (headEnd == std::string::npos) {
     return false;
@@ -62,9 +53,21 @@ bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, b
   if (haveLength && buf.size() < headEnd + 4 + bodyLen) {
     return false;
   }
-  buf.erase(0, haveLength ? headEnd + 4 + bodyLen : buf.size());
+  size = haveLength ? headEnd + 4 + bodyLen : buf.size();
+  buf.erase(0, size);
   return true;
 }
+
+namespace {
+
+enum class ConnState { Connecting, Idle, Busy };
+
+struct ClientConn {
+  ConnState state = ConnState::Connecting;
+  std::uint64_t intendedNs = 0; // of the request this connection carries
+  bool measured = false;        // intended time inside the measured period
+  std::string in;
+};
 
 class Client {
 public:
@@ -74,6 +77,8 @@ public:
       throw std::invalid_argument("bad target " + o.target);
     }
     target_ = *addr;
+    crrRequest_ = requestFor(o.path, true);
+    httpRequest_ = requestFor(o.path, false);
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     std::signal(SIGPIPE, SIG_IGN);
     // The default 50 us timer slack would delay every scheduled send and show up as latency.
@@ -229,7 +234,7 @@ private:
       idle->second.state = ConnState::Busy;
       idle->second.intendedNs = intended;
       idle->second.measured = intended >= measureFromNs_;
-      if (send(idle->first, kHttpRequest, std::strlen(kHttpRequest), MSG_NOSIGNAL) < 0) {
+      if (send(idle->first, httpRequest_.data(), httpRequest_.size(), MSG_NOSIGNAL) < 0) {
         finish(idle->first, "send: " + std::string(std::strerror(errno)));
       }
     }
@@ -295,12 +300,12 @@ private:
         r_.connectNs.record(now - c.intendedNs);
       }
       c.state = ConnState::Busy;
-      if (send(fd, kCrrRequest, std::strlen(kCrrRequest), MSG_NOSIGNAL) < 0) {
+      if (send(fd, crrRequest_.data(), crrRequest_.size(), MSG_NOSIGNAL) < 0) {
         finish(fd, "send: " + std::string(std::strerror(errno)));
       }
       return;
     }
-    char buf[8192];
+    char buf[65536];
     bool eof = false;
     for (;;) {
       const ssize_t got = recv(fd, buf, sizeof buf, 0);
@@ -318,15 +323,18 @@ private:
     }
     std::string pod;
     bool okStatus = false;
+    std::size_t size = 0;
     const bool crr = o_.mode == LoadMode::Crr;
-    if (c.state == ConnState::Busy && takeResponse(c.in, crr, eof, pod, okStatus)) {
+    if (c.state == ConnState::Busy && takeResponse(c.in, crr, eof, pod, okStatus, size)) {
       const std::uint64_t now = monotonicNs();
       r_.okAll += okStatus;
+      r_.bytesAll += size;
       if (c.measured) {
         if (!okStatus) {
           fail("http status");
         } else {
           ++r_.ok;
+          r_.bytes += size;
           ++r_.pods[pod.empty() ? "unknown" : pod];
           if (!o_.expectPods.empty() &&
               std::find(o_.expectPods.begin(), o_.expectPods.end(), pod) == o_.expectPods.end()) {
@@ -360,6 +368,8 @@ private:
 
   ClientOptions o_;
   sockaddr_in target_{};
+  std::string crrRequest_;
+  std::string httpRequest_;
   int ep_ = -1;
   std::uint64_t timeoutNs_ = 0;
   std::uint64_t startNs_ = 0;

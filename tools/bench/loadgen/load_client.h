@@ -20,7 +20,16 @@ struct ClientOptions {
   double warmupS = 1;
   double timeoutS = 2;               // a request older than this counts as failed
   std::vector<std::string> expectPods; // ip:port identities allowed to answer; empty = any
+  std::string path = "/";            // request path; the pods answer "/bytes/N" with N bytes
 };
+
+// The request sent on every connection (crr: with "Connection: close").
+std::string requestFor(const std::string& path, bool close);
+
+// Parses one complete response off the front of buf (erasing it) and returns true, or returns
+// false while it is incomplete. untilEof: the response ends at EOF (crr). size: bytes taken.
+bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, bool& okStatus,
+                  std::size_t& size);
 
 struct ClientResult {
   std::uint64_t ok = 0;
@@ -29,6 +38,8 @@ struct ClientResult {
   std::map<std::string, std::uint64_t> failures; // reason → count
   std::map<std::string, std::uint64_t> pods;     // X-Pod identity → responses
   std::uint64_t notSent = 0;   // intended sends that never left before the run ended (overload)
+  std::uint64_t bytes = 0;     // response bytes (head and body) of the counted requests
+  std::uint64_t bytesAll = 0;  // the same, warm-up included
   double elapsedS = 0;
   LogHistogram latencyNs;      // intended send time → full response (coordinated-omission corrected)
   LogHistogram connectNs;      // crr: intended send time → connection established

@@ -1,6 +1,6 @@
 // sluice-loadgen: the benchmark's open-loop load generator and the pods' tiny HTTP responder.
 //   sluice-loadgen server --listen 10.0.0.1:8080 [--listen ...]
-//   sluice-loadgen client --mode crr|http --target VIP:PORT --rate R --duration S [--json FILE]
+//   sluice-loadgen client --mode crr|http --target VIP:PORT --rate R --duration S [--path P] [--json FILE]
 #include "echo_server.h"
 #include "load_client.h"
 
@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   client->add_option("--expect", o.expectPods, "ip:port pods allowed to answer (others: misrouted)")
       ->delimiter(',');
+  client->add_option("--path", o.path, "request path (the pods answer /bytes/N with N bytes)")
+      ->check([](const std::string& p) {
+        return !p.empty() && p[0] == '/' && p.find_first_of(" \t\r\n") == std::string::npos
+                   ? std::string()
+                   : std::string("a path starts with / and has no spaces");
+      });
   client->add_option("--json", jsonPath, "write the result here instead of stdout");
 
   CLI11_PARSE(app, argc, argv);
@@ -89,6 +95,9 @@ int main(int argc, char** argv) {
       {"not_sent", r.notSent},
       {"pods", r.pods},
       {"throughput", r.elapsedS > 0 ? static_cast<double>(r.ok) / r.elapsedS : 0.0},
+      {"bytes", r.bytes},
+      {"bytes_all", r.bytesAll},
+      {"goodput_gbps", r.elapsedS > 0 ? static_cast<double>(r.bytes) * 8 / r.elapsedS / 1e9 : 0.0},
       {"latency_us", summarize(r.latencyNs)},
   };
   if (o.mode == sluice::bench::LoadMode::Crr) {
