@@ -1273,7 +1273,11 @@ void Http1Session::localReply(uint16_t status, std::string_view body, bool close
     // Envoy answers a gRPC client in gRPC form: 200 with the status in grpc-status and the text in
     // grpc-message, no body (over HTTP/2, a trailers-only response).
     headers.push_back(HeaderField{"content-type", "application/grpc"});
-    headers.push_back(HeaderField{"grpc-status", std::to_string(grpcStatusForHttp(status))});
+    bool grpcAbort = ex_.routed && ex_.decision.kind == Decision::Kind::FaultAbort &&
+                     ex_.decision.grpcStatus >= 0;
+    unsigned grpcStatus = grpcAbort ? static_cast<unsigned>(ex_.decision.grpcStatus)
+                                    : grpcStatusForHttp(status);
+    headers.push_back(HeaderField{"grpc-status", std::to_string(grpcStatus)});
     if (!body.empty()) {
       headers.push_back(HeaderField{"grpc-message", grpcPercentEncode(body)});
     }

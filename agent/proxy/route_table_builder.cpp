@@ -820,7 +820,21 @@ class Builder {
       out.fault.abortStatus = static_cast<uint16_t>(*f.abort->httpStatus);
       out.fault.abortPerMillion = perMillion(f.abort->percentage.value_or(0));
     } else if (f.abort && f.abort->grpcStatus) {
-      warn("route " + out.name + ": gRPC fault aborts need HTTP/2, which the proxy does not speak");
+      // The 17 standard names, in code order (validation accepts no others).
+      static constexpr std::string_view kCodes[] = {
+          "OK",        "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT",
+          "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED",
+          "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+          "UNIMPLEMENTED", "INTERNAL",      "UNAVAILABLE",      "DATA_LOSS",
+          "UNAUTHENTICATED"};
+      auto code = std::find(std::begin(kCodes), std::end(kCodes), *f.abort->grpcStatus);
+      if (code == std::end(kCodes)) {
+        warn("route " + out.name + ": unknown gRPC status " + *f.abort->grpcStatus + " dropped");
+        return;
+      }
+      out.fault.abortGrpcStatus = static_cast<int16_t>(code - std::begin(kCodes));
+      out.fault.abortStatus = 503;  // what a client that is not gRPC gets
+      out.fault.abortPerMillion = perMillion(f.abort->percentage.value_or(0));
     }
   }
 

@@ -355,6 +355,7 @@ Decision Router::route(const RouteTable& table, const Listener& listener, const 
   if (r.fault.abortPerMillion > 0 && nextRandom() % 1000000 < r.fault.abortPerMillion) {
     d.kind = Decision::Kind::FaultAbort;
     d.status = r.fault.abortStatus;
+    d.grpcStatus = r.fault.abortGrpcStatus;
     d.body = "fault filter abort";
     return d;
   }

@@ -39,6 +39,7 @@ struct Decision {
   const Cluster* cluster = nullptr;
   uint32_t endpoint = 0;  // index into cluster->endpoints
   uint16_t status = 0;    // the answer for every kind but Forward
+  int16_t grpcStatus = -1;  // FaultAbort from abort.grpcStatus: the grpc-status for gRPC clients
   std::string location;   // Redirect
   std::string body;       // DirectResponse
   std::string path;       // Forward: :path after rewrite

@@ -133,6 +133,9 @@ struct Fault {
   std::chrono::milliseconds delay{0};
   uint32_t abortPerMillion = 0;
   uint16_t abortStatus = 0;
+  // abort.grpcStatus as its numeric code (-1: an httpStatus abort). gRPC clients get it in
+  // grpc-status; others get abortStatus, 503 for a gRPC-only abort.
+  int16_t abortGrpcStatus = -1;
 };
 
 // Istio CorsPolicy → Envoy CORS filter. Origins: allowOrigins (StringMatch) plus the deprecated

@@ -161,5 +161,22 @@ TEST_F(H2Test, GrpcRequestsGetTrailersOnlyStatusesFromTheProxy) {
   EXPECT_EQ(field(ok, "h:content-type"), "application/grpc");
 }
 
+TEST_F(H2Test, GrpcFaultAbortAnswersItsStatusToGrpcClientsAnd503ToOthers) {
+  twoBackends();
+  auto& r = route();
+  r.route = {to("a")};
+  r.fault = model::HTTPFaultInjection{};
+  r.fault->abort = model::FaultAbort{};
+  r.fault->abort->grpcStatus = "RESOURCE_EXHAUSTED";
+  r.fault->abort->percentage = 100;
+  startProxy();
+  auto [out, rc] = run("nghttp -v -H ':authority: svc' -H 'content-type: application/grpc' " +
+                       url("/pkg.Svc/Call"));
+  EXPECT_NE(out.find("grpc-status: 8"), std::string::npos) << out;
+  EXPECT_NE(out.find("grpc-message: fault filter abort"), std::string::npos) << out;
+  EXPECT_EQ(lastLine(curl("/pkg.Svc/Call")), "2 503");
+  EXPECT_EQ(counters().faultAborts, 2u);
+}
+
 }  // namespace
 }  // namespace sluice::proxy::test
