@@ -1,6 +1,11 @@
 #include <sluice/compile/enforcement.h>
+#include <sluice/compile/plan.h>
 
+#include <algorithm>
+#include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 
 namespace sluice::compile {
 namespace {
@@ -79,7 +84,50 @@ void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::str
   }
 }
 
+bool namesMesh(const std::vector<std::string>& gateways) {
+  return std::find(gateways.begin(), gateways.end(), "mesh") != gateways.end();
+}
+
+// Whether sidecars (and so the kernel plan) can see this tcp route.
+bool tcpRouteBindsMesh(const model::VirtualService& vs, const model::TCPRoute& route) {
+  if (vs.spec.gateways.empty() || namesMesh(vs.spec.gateways)) {
+    return true;
+  }
+  return std::any_of(route.match.begin(), route.match.end(),
+                     [](const auto& m) { return namesMesh(m.gateways); });
+}
+
+// Destinations the compiler keeps for a tcp route: all of them when there is one, else those with
+// a positive weight; the same destination twice is one group.
+size_t splitDestinations(const model::TCPRoute& route) {
+  std::set<std::tuple<std::string, std::string, std::optional<uint32_t>>> distinct;
+  for (const auto& rd : route.route) {
+    if (route.route.size() == 1 || rd.weight > 0) {
+      distinct.emplace(rd.destination.host, rd.destination.subset, rd.destination.port);
+    }
+  }
+  return distinct.size();
+}
+
 }  // namespace
+
+Diagnostics kernelLimits(const model::Snapshot& asWritten) {
+  Diagnostics out;
+  for (const auto& vs : asWritten.virtualServices) {
+    for (size_t i = 0; i < vs.spec.tcp.size(); ++i) {
+      const auto& route = vs.spec.tcp[i];
+      const size_t n = splitDestinations(route);
+      if (n > plan::kMaxSplitGroups && tcpRouteBindsMesh(vs, route)) {
+        out.add(model::diagnosticAt(
+            Severity::Error, "VirtualService", vs.meta, vs.source,
+            "spec.tcp[" + std::to_string(i) + "].route",
+            "splits over " + std::to_string(n) + " destinations; the kernel route holds at most " +
+                std::to_string(plan::kMaxSplitGroups)));
+      }
+    }
+  }
+  return out;
+}
 
 Diagnostics unenforcedFields(const model::Snapshot& asWritten) {
   Diagnostics out;

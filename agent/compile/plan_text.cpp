@@ -10,7 +10,9 @@ const char* protocolName(Protocol p) {
   return p == Protocol::Udp ? "udp" : "tcp";
 }
 
-const char* lbName(LbPolicy lb) {
+}  // namespace
+
+const char* lbPolicyName(LbPolicy lb) {
   switch (lb) {
     case LbPolicy::LeastRequest:
       return "least_request";
@@ -27,6 +29,8 @@ const char* lbName(LbPolicy lb) {
   }
   return "?";
 }
+
+namespace {
 
 std::string routeText(const RouteAction& action) {
   if (action.split.empty()) {
@@ -76,7 +80,7 @@ std::string toText(const DataplanePlan& plan) {
     }
   }
   for (const auto& [name, g] : plan.groups) {
-    out << "group " << name << " lb=" << lbName(g.lb);
+    out << "group " << name << " lb=" << lbPolicyName(g.lb);
     if (g.maxConnectionsPerBackend) {
       out << " maxConnectionsPerBackend=" << g.maxConnectionsPerBackend;
     }

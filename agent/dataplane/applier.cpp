@@ -9,6 +9,9 @@
 namespace sluice::dataplane {
 namespace {
 
+static_assert(plan::kMaxSplitGroups == SL_MAX_DESTS,
+              "the compiler's limit on a kernel split must be the kernel route's");
+
 template <typename T>
 std::string str(const T& v) {
   return std::string(reinterpret_cast<const char*>(&v), sizeof(T));

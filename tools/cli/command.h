@@ -14,5 +14,6 @@ struct Command {
 
 Command addValidateCommand(CLI::App& root);
 Command addNormalizeCommand(CLI::App& root);
+Command addExplainCommand(CLI::App& root);
 
 }  // namespace sluice::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   std::vector<sluice::cli::Command> commands = {
       sluice::cli::addValidateCommand(app),
       sluice::cli::addNormalizeCommand(app),
+      sluice::cli::addExplainCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -10,4 +10,10 @@ namespace sluice::compile {
 
 Diagnostics unenforcedFields(const model::Snapshot& asWritten);
 
+// Config Istio accepts but the kernel cannot hold, as errors naming the object, so the agent keeps
+// that object's last valid version instead of truncating it: a mesh `tcp` route splitting over more
+// than plan::kMaxSplitGroups destinations (counted as written: host, subset and port; two spellings
+// of one host count twice).
+Diagnostics kernelLimits(const model::Snapshot& asWritten);
+
 }  // namespace sluice::compile

@@ -9,6 +9,7 @@
 // default) → weighted pick of a BackendGroup → the group's LB policy picks a Backend.
 #include <sluice/net/address.h>
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -65,6 +66,10 @@ struct WeightedGroup {
 
   friend bool operator==(const WeightedGroup&, const WeightedGroup&) = default;
 };
+
+// A kernel route's alias table holds this many groups (SL_MAX_DESTS in bpf/abi/sluice_abi.h; the
+// applier checks that the two agree).
+inline constexpr size_t kMaxSplitGroups = 16;
 
 // One connection-time decision: a relative-weight split over groups (weights > 0). An empty split
 // means the service is known but has nowhere to go: connect() fails fast.

@@ -177,3 +177,85 @@ TEST(SluicectlValidate, DataplaneFlagWarnsAboutAcceptedButUnenforcedFields) {
 }
 
 }  // namespace
+
+// explain runs on the demo's config (deploy/demo), the one users see first.
+const std::string kDemo = std::string(SLUICE_SOURCE_DIR) + "/deploy/demo";
+
+CliRun explain(const std::string& args) {
+  return sluicectl("explain -c " + kDemo + " demo/productpage " + args);
+}
+
+TEST(SluicectlExplain, KernelRouteShowsTheWeightedSubsetsAndTheirBackends) {
+  CliRun r = explain("reviews:9080");
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.out.find("10.96.0.10:9080/tcp  reviews.demo.svc.cluster.local"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("decided in the kernel at connect()"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 75.0%  outbound|9080|v1|reviews.demo.svc.cluster.local  lb round_robin, "
+                       "at most 100 connections a backend\n"
+                       "        10.77.0.11:9080  demo/reviews-v1-a\n"
+                       "        10.77.0.12:9080  demo/reviews-v1-b\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" 25.0%  outbound|9080|v2|reviews.demo.svc.cluster.local  lb least_request"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(SluicectlExplain, HostsResolveAsPodDnsDoes) {
+  for (const char* host : {"reviews", "reviews.demo", "reviews.demo.svc",
+                           "reviews.demo.svc.cluster.local", "10.96.0.10"}) {
+    CliRun r = explain(std::string(host) + ":9080");
+    EXPECT_NE(r.out.find("10.96.0.10:9080/tcp"), std::string::npos) << host << "\n" << r.out;
+  }
+  CliRun other = explain("reviews:1234");
+  EXPECT_EQ(other.exitCode, 0);
+  EXPECT_NE(other.out.find("no Service frontend"), std::string::npos) << other.out;
+}
+
+TEST(SluicectlExplain, L7PortListsTheRoutesInOrderWithoutARequest) {
+  CliRun r = explain("catalog:8080");
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.out.find("handed to sluice-proxy at connect()"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    \"jason-sees-v2\" (http[0])\n    \"api-v1\" (http[1])\n"
+                       "    \"legacy-paths\" (http[2])\n    \"moved\" (http[3])\n"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(SluicectlExplain, RequestTakesTheFirstMatchingRoute) {
+  CliRun split = explain("catalog:8080 'GET /api/v1/items'");
+  EXPECT_NE(split.out.find("matches route \"api-v1\" (http[1])"), std::string::npos) << split.out;
+  EXPECT_NE(split.out.find(" 90.0%  outbound|8080|v1|catalog.demo.svc.cluster.local"),
+            std::string::npos)
+      << split.out;
+  EXPECT_NE(split.out.find(" 10.0%  outbound|8080||catalog-canary.demo.svc.cluster.local"),
+            std::string::npos)
+      << split.out;
+  EXPECT_NE(split.out.find("timeout 10000 ms, retries 3 (2000 ms per try)"), std::string::npos)
+      << split.out;
+
+  // The header route comes first, so it wins whatever the path.
+  CliRun jason = explain("catalog:8080 /api/v1/items -H 'End-User: jason'");
+  EXPECT_NE(jason.out.find("matches route \"jason-sees-v2\" (http[0])"), std::string::npos)
+      << jason.out;
+  EXPECT_NE(jason.out.find("10.77.0.32:8080  demo/catalog-v2"), std::string::npos) << jason.out;
+
+  CliRun rewrite = explain("catalog:8080 /legacy/items");
+  EXPECT_NE(rewrite.out.find("path rewritten to /api/v1/items"), std::string::npos) << rewrite.out;
+
+  CliRun redirect = explain("catalog:8080 /catalog");
+  EXPECT_NE(redirect.out.find("redirect 301 to http://catalog:8080/api/v1/items"),
+            std::string::npos)
+      << redirect.out;
+
+  CliRun none = explain("catalog:8080 /other");
+  EXPECT_NE(none.out.find("no route matches: 404"), std::string::npos) << none.out;
+}
+
+TEST(SluicectlExplain, UnknownPodAndBadTargetAreErrors) {
+  EXPECT_EQ(sluicectl("explain -c " + kDemo + " demo/nobody reviews:9080").exitCode, 1);
+  EXPECT_EQ(explain("reviews").exitCode, 2);
+  EXPECT_EQ(explain("reviews:99999").exitCode, 2);
+  EXPECT_EQ(explain("catalog:8080 /x -H no-colon").exitCode, 2);
+}

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <sluice/compile/enforcement.h>
+#include <sluice/compile/plan.h>
 
 namespace sluice::compile {
 namespace {
@@ -83,6 +84,54 @@ TEST(Enforcement, ReportsPolicyBlocksAtEveryLevel) {
             (std::vector<std::string>{"spec.trafficPolicy.outlierDetection",
                                       "spec.trafficPolicy.portLevelSettings[0].tls",
                                       "spec.subsets[0].trafficPolicy.proxyProtocol"}));
+}
+
+// A tcp route over `n` distinct destinations (one subset each), weight 1 apiece.
+model::VirtualService tcpSplit(size_t n) {
+  model::VirtualService vs;
+  vs.meta.name = "wide";
+  vs.meta.ns = "default";
+  model::TCPRoute route;
+  for (size_t i = 0; i < n; ++i) {
+    route.route.push_back({{"backend", "v" + std::to_string(i), std::nullopt}, 1});
+  }
+  vs.spec.tcp = {route};
+  return vs;
+}
+
+TEST(KernelLimits, RejectsATcpSplitWiderThanTheKernelRoute) {
+  model::Snapshot s;
+  s.virtualServices.push_back(tcpSplit(plan::kMaxSplitGroups + 1));
+  Diagnostics d = kernelLimits(s);
+  ASSERT_EQ(d.items().size(), 1u);
+  const auto& e = d.items().front();
+  EXPECT_EQ(e.severity, Severity::Error);
+  EXPECT_EQ(e.kind, "VirtualService");
+  EXPECT_EQ(e.name, "wide");
+  EXPECT_EQ(e.field, "spec.tcp[0].route");
+  EXPECT_NE(e.message.find("17 destinations"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("at most 16"), std::string::npos) << e.message;
+}
+
+TEST(KernelLimits, CountsWhatTheCompilerKeeps) {
+  model::Snapshot s;
+  // Exactly the limit, plus a repeated destination and a zero weight: neither adds a group.
+  model::VirtualService vs = tcpSplit(plan::kMaxSplitGroups);
+  vs.spec.tcp[0].route.push_back(vs.spec.tcp[0].route.front());
+  vs.spec.tcp[0].route.push_back({{"backend", "idle", std::nullopt}, 0});
+  s.virtualServices.push_back(vs);
+  EXPECT_TRUE(kernelLimits(s).empty());
+}
+
+TEST(KernelLimits, IgnoresGatewayOnlyRoutes) {
+  model::Snapshot s;
+  model::VirtualService vs = tcpSplit(plan::kMaxSplitGroups + 4);
+  vs.spec.gateways = {"istio-system/ingress"};
+  s.virtualServices.push_back(vs);
+  EXPECT_TRUE(kernelLimits(s).empty());
+  s.virtualServices.front().spec.tcp[0].match.push_back({});
+  s.virtualServices.front().spec.tcp[0].match.back().gateways = {"mesh"};
+  EXPECT_FALSE(kernelLimits(s).empty());
 }
 
 }  // namespace
