@@ -11,7 +11,9 @@
 #include <iterator>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
+#include <unordered_map>
 
 namespace sluice::compile {
 namespace {
@@ -164,6 +166,7 @@ class Compiler {
  private:
   struct FrontendContext {
     const model::Service* service;
+    const std::string* host;  // the service's FQDN
     const model::ServicePort* port;
     net::IpAddress vip;
     bool udp;
@@ -186,7 +189,7 @@ class Compiler {
                                               const model::Destination& d);
   std::string groupName(uint32_t port, const std::string& subset, const std::string& host,
                         const FrontendContext& f) const;
-  std::string ensureGroup(const FrontendContext& f, const model::Service& svc,
+  std::string ensureGroup(const FrontendContext& f, const model::Service& svc, const std::string& host,
                           const model::ServicePort& port, const std::string& subsetName);
   const std::optional<MergedRule>& ruleFor(const model::Service& svc, const std::string& host);
 
@@ -198,7 +201,7 @@ class Compiler {
   std::map<std::string, const model::VirtualService*> vsExact_;
   std::vector<std::pair<std::string, const model::VirtualService*>> vsWildcard_;
   std::map<std::string, std::optional<MergedRule>> ruleCache_;
-  std::map<std::string, GroupInfo> groupInfo_;
+  std::unordered_map<std::string, GroupInfo> groupInfo_;
   plan::DataplanePlan plan_;
 };
 
@@ -245,6 +248,10 @@ const model::VirtualService* Compiler::virtualServiceFor(const std::string& host
 
 const std::optional<MergedRule>& Compiler::ruleFor(const model::Service& svc,
                                                    const std::string& host) {
+  static const std::optional<MergedRule> kNone;
+  if (rules_.empty()) {
+    return kNone;  // the common case at scale: no cache entry per host
+  }
   auto it = ruleCache_.find(host);
   if (it == ruleCache_.end()) {
     it = ruleCache_.emplace(host, rules_.find(host, svc.meta.ns)).first;
@@ -267,8 +274,8 @@ std::string Compiler::groupName(uint32_t port, const std::string& subset, const 
 }
 
 std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service& svc,
-                                  const model::ServicePort& port, const std::string& subsetName) {
-  const std::string host = serviceHost(svc, options_.mesh);
+                                  const std::string& host, const model::ServicePort& port,
+                                  const std::string& subsetName) {
   const std::string name = groupName(static_cast<uint32_t>(port.port), subsetName, host, f);
   if (plan_.groups.count(name)) {
     return name;
@@ -289,11 +296,12 @@ std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service
   }
   plan::BackendGroup group;
   group.name = name;
-  for (auto& b : selectBackends(candidates, svc.spec.publishNotReadyAddresses)) {
+  for (auto& b : selectBackends(std::move(candidates), svc.spec.publishNotReadyAddresses)) {
     group.backends.push_back(b.name);
-    auto [it, inserted] = plan_.backends.try_emplace(b.name, b);
+    const bool active = b.state == plan::BackendState::Active;
+    auto [it, inserted] = plan_.backends.try_emplace(group.backends.back(), std::move(b));
     // Two services can share an address; one that counts it as active wins.
-    if (!inserted && b.state == plan::BackendState::Active) {
+    if (!inserted && active) {
       it->second.state = plan::BackendState::Active;
     }
   }
@@ -355,11 +363,11 @@ std::optional<std::string> Compiler::destinationGroup(const FrontendContext& f,
       return std::nullopt;
     }
   }
-  return ensureGroup(f, svc, *port, d.subset);
+  return ensureGroup(f, svc, svcIt->first, *port, d.subset);
 }
 
 plan::RouteAction Compiler::toService(const FrontendContext& f) {
-  return plan::RouteAction{{{ensureGroup(f, *f.service, *f.port, ""), 1}}};
+  return plan::RouteAction{{{ensureGroup(f, *f.service, *f.host, *f.port, ""), 1}}};
 }
 
 plan::RouteAction Compiler::split(const FrontendContext& f,
@@ -527,17 +535,17 @@ Decision Compiler::decide(const FrontendContext& f, const SelectorSet& client) {
 }
 
 plan::DataplanePlan Compiler::run() {
-  std::vector<const model::Service*> services;
+  std::vector<std::pair<const std::string*, const model::Service*>> services;  // FQDN, service
   for (const auto& [host, svc] : services_) {
     if (svc->spec.type != "ExternalName" && !svc->headless()) {
-      services.push_back(svc);
+      services.emplace_back(&host, svc);
     }
   }
   // Client classes come from every selector of every VirtualService that governs a frontend.
   std::map<const model::VirtualService*, SelectorSet> vsSelectors;
   SelectorSet selectors;
-  for (const auto* svc : services) {
-    if (const auto* vs = virtualServiceFor(serviceHost(*svc, options_.mesh))) {
+  for (const auto& [host, svc] : services) {
+    if (const auto* vs = virtualServiceFor(*host)) {
       auto& own = vsSelectors[vs];
       for (const auto& r : vs->spec.http) collectSelectors(r.match, own);
       for (const auto& r : vs->spec.tls) collectSelectors(r.match, own);
@@ -551,12 +559,12 @@ plan::DataplanePlan Compiler::run() {
   const std::vector<ClientClassDef> kNoClasses;
   std::map<std::string, plan::Frontend> frontends;  // by key(); the first service wins a clash
   std::set<std::string> usedClasses;
-  for (const auto* svc : services) {
-    std::vector<std::string> vips = svc->spec.clusterIPs;
+  for (const auto& [hostPtr, svc] : services) {
+    const std::string& host = *hostPtr;
+    std::span<const std::string> vips = svc->spec.clusterIPs;
     if (vips.empty() && !svc->spec.clusterIP.empty()) {
-      vips.push_back(svc->spec.clusterIP);
+      vips = std::span(&svc->spec.clusterIP, 1);
     }
-    const std::string host = serviceHost(*svc, options_.mesh);
     const model::VirtualService* vs = virtualServiceFor(host);
     for (const auto& vipText : vips) {
       auto vip = net::IpAddress::parse(vipText);
@@ -568,7 +576,7 @@ plan::DataplanePlan Compiler::run() {
         if (proto == PortProtocol::None) {
           continue;
         }
-        FrontendContext ctx{svc, &port, *vip, proto == PortProtocol::Udp, vs};
+        FrontendContext ctx{svc, &host, &port, *vip, proto == PortProtocol::Udp, vs};
         plan::Frontend fe;
         fe.vip = *vip;
         fe.port = static_cast<uint16_t>(port.port);

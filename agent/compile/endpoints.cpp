@@ -108,9 +108,12 @@ std::vector<EndpointCandidate> EndpointIndex::endpoints(const model::Service& se
       c.backend.pod = podName;
       c.backend.zone = ep.zone;
       c.backend.state = c.ready ? plan::BackendState::Active : plan::BackendState::Terminating;
-      auto [slot, inserted] = byName.try_emplace(c.backend.name, c);
-      if (!inserted && readiness(c) > readiness(slot->second)) {
-        slot->second = c;
+      auto slot = byName.find(c.backend.name);
+      if (slot == byName.end()) {
+        std::string name = c.backend.name;
+        byName.emplace(std::move(name), std::move(c));
+      } else if (readiness(c) > readiness(slot->second)) {
+        slot->second = std::move(c);
       }
     }
   }
@@ -122,16 +125,16 @@ std::vector<EndpointCandidate> EndpointIndex::endpoints(const model::Service& se
   return out;
 }
 
-std::vector<plan::Backend> selectBackends(const std::vector<EndpointCandidate>& candidates,
+std::vector<plan::Backend> selectBackends(std::vector<EndpointCandidate> candidates,
                                           bool publishNotReadyAddresses) {
   std::vector<plan::Backend> ready, terminating;
-  for (const auto& c : candidates) {
+  ready.reserve(candidates.size());
+  for (auto& c : candidates) {
     if (publishNotReadyAddresses || c.ready) {
-      plan::Backend b = c.backend;
-      b.state = plan::BackendState::Active;
-      ready.push_back(std::move(b));
+      c.backend.state = plan::BackendState::Active;
+      ready.push_back(std::move(c.backend));
     } else if (c.serving && c.terminating) {
-      terminating.push_back(c.backend);
+      terminating.push_back(std::move(c.backend));
     }
   }
   return ready.empty() ? terminating : ready;

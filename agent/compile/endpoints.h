@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sluice::compile {
@@ -28,13 +29,15 @@ class EndpointIndex {
                                            net::IpAddress::Family family) const;
 
  private:
-  std::map<std::string, std::vector<const model::EndpointSlice*>> slicesByService_;  // "ns/name"
-  std::map<std::string, const model::Pod*> pods_;                                     // "ns/name"
+  // Hashed: one lookup per service port and endpoint at 10,000s of services, and the keys share
+  // long prefixes that make ordered comparisons expensive.
+  std::unordered_map<std::string, std::vector<const model::EndpointSlice*>> slicesByService_;  // "ns/name"
+  std::unordered_map<std::string, const model::Pod*> pods_;                                     // "ns/name"
 };
 
 // kube-proxy's rule: the ready endpoints, else the serving terminating ones (KEP-1669); with
 // publishNotReadyAddresses every endpoint counts as ready. Sorted by name.
-std::vector<plan::Backend> selectBackends(const std::vector<EndpointCandidate>& candidates,
+std::vector<plan::Backend> selectBackends(std::vector<EndpointCandidate> candidates,
                                           bool publishNotReadyAddresses);
 
 }  // namespace sluice::compile

@@ -45,6 +45,8 @@ class DestinationRuleIndex {
  public:
   DestinationRuleIndex(const model::Snapshot& snapshot, const model::MeshSettings& mesh);
 
+  bool empty() const { return byHost_.empty(); }
+
   // The merged rule for `host` (a Service FQDN in namespace `serviceNs`), if any DR names it.
   std::optional<MergedRule> find(const std::string& host, const std::string& serviceNs) const;
 
