@@ -4,7 +4,7 @@
 #include <sluice/compile/compiler.h>
 #include <sluice/compile/enforcement.h>
 #include <sluice/dataplane/unique_fd.h>
-#include <sluice/parse/parser.h>
+#include <sluice/parse/file_cache.h>
 #include <sluice/validate/normalize.h>
 #include <sluice/validate/validate.h>
 
@@ -82,9 +82,9 @@ ObjectKey objectKey(std::string_view kind, const std::string& ns, const std::str
   return std::string(kind) + "/" + ns + "/" + name;
 }
 
-// Calls visit(kind, object) for every object of the snapshot, as mutable references.
+// Calls visit(kind, object) for every object of the snapshot.
 template <typename Visit>
-void forEachObject(model::Snapshot& s, Visit&& visit) {
+void forEachObject(const model::Snapshot& s, Visit&& visit) {
   for (auto& o : s.services) visit("Service", o);
   for (auto& o : s.endpointSlices) visit("EndpointSlice", o);
   for (auto& o : s.pods) visit("Pod", o);
@@ -103,17 +103,16 @@ model::Snapshot merge(const model::Snapshot& fresh, const model::Snapshot& lastG
            heldFiles.contains(o.source.file);
   };
   auto copyIf = [&](const model::Snapshot& from, bool wantHeld) {
-    model::Snapshot copy = from;
-    forEachObject(copy, [&](std::string_view kind, auto& o) {
+    forEachObject(from, [&](std::string_view kind, const auto& o) {
       if (held(kind, o) != wantHeld) {
         return;
       }
       using T = std::decay_t<decltype(o)>;
-      if constexpr (std::is_same_v<T, model::Service>) out.services.push_back(std::move(o));
-      else if constexpr (std::is_same_v<T, model::EndpointSlice>) out.endpointSlices.push_back(std::move(o));
-      else if constexpr (std::is_same_v<T, model::Pod>) out.pods.push_back(std::move(o));
-      else if constexpr (std::is_same_v<T, model::VirtualService>) out.virtualServices.push_back(std::move(o));
-      else out.destinationRules.push_back(std::move(o));
+      if constexpr (std::is_same_v<T, model::Service>) out.services.push_back(o);
+      else if constexpr (std::is_same_v<T, model::EndpointSlice>) out.endpointSlices.push_back(o);
+      else if constexpr (std::is_same_v<T, model::Pod>) out.pods.push_back(o);
+      else if constexpr (std::is_same_v<T, model::VirtualService>) out.virtualServices.push_back(o);
+      else out.destinationRules.push_back(o);
     });
   };
   copyIf(fresh, false);
@@ -134,12 +133,18 @@ class Agent {
     auto start = std::chrono::steady_clock::now();
     model::MeshSettings mesh;
     mesh.clusterDomain = options_.clusterDomain;
-    parse::ParseOutput parsed = parse::loadPaths({options_.configDir});
-    Diagnostics diags = parsed.diagnostics;
+    // Only files that changed since the last reload are parsed again.
+    const auto files = cache_.refresh({options_.configDir});
+    parse::ParseOutput parsed = cache_.assemble();
+    auto loaded = std::chrono::steady_clock::now();
+    Diagnostics diags = std::move(parsed.diagnostics);
     diags.append(validate::validate(parsed.snapshot, mesh));
     // Accepted fields this data plane does not act on yet are never ignored silently.
     diags.append(compile::unenforcedFields(parsed.snapshot));
+    // Config the kernel cannot hold is an error of its object, never truncated.
+    diags.append(compile::kernelLimits(parsed.snapshot));
     diags.sortByPosition();
+    auto validated = std::chrono::steady_clock::now();
     for (const auto& d : diags.items()) {
       if (d.severity == Severity::Error) {
         spdlog::error("{}", formatDiagnostic(d));
@@ -152,7 +157,8 @@ class Agent {
     // rounds, and if errors remain the whole config waits for the next change.
     std::set<ObjectKey> heldKeys;
     std::set<std::string> heldFiles;
-    model::Snapshot serving = parsed.snapshot;
+    model::Snapshot serving = std::move(parsed.snapshot);
+    std::optional<model::Snapshot> fresh;  // as parsed, once a merge has replaced `serving`
     for (int round = 0; diags.hasErrors(); ++round) {
       size_t before = heldKeys.size() + heldFiles.size();
       for (const auto& d : diags.items()) {
@@ -172,7 +178,10 @@ class Agent {
                       diags.errorCount(), generation_);
         return false;
       }
-      serving = merge(parsed.snapshot, lastGood_, heldKeys, heldFiles);
+      if (!fresh) {
+        fresh = std::move(serving);
+      }
+      serving = merge(*fresh, lastGood_, heldKeys, heldFiles);
       diags = validate::validate(serving, mesh);
     }
     for (const auto& key : heldKeys) {
@@ -189,20 +198,27 @@ class Agent {
     if (!heldKeys.empty() || !heldFiles.empty()) {
       spdlog::info("{} rejection(s) since start", rejections_);
     }
-    model::Snapshot accepted = serving;
-    parsed.snapshot = std::move(serving);
-    model::Snapshot normalized = validate::normalize(std::move(parsed.snapshot), mesh);
+    auto merged = std::chrono::steady_clock::now();
+    model::Snapshot normalized = validate::normalize(serving, mesh);
+    auto normalizedAt = std::chrono::steady_clock::now();
     compile::CompileOptions copts;
     copts.mesh = mesh;
     plan::DataplanePlan plan = compile::compile(normalized, copts);
     auto compiled = std::chrono::steady_clock::now();
-    auto stats = datapath_->apply(plan, enrollments(enrolled_, normalized));
+    using ms = std::chrono::duration<double, std::milli>;
+    spdlog::debug("reload: {} files ({} parsed, {} re-read unchanged) {:.2f} ms, validate {:.2f} ms, "
+                  "merge {:.2f} ms, normalize {:.2f} ms, compile {:.2f} ms",
+                  files.files, files.reparsed, files.reread, ms(loaded - start).count(),
+                  ms(validated - loaded).count(), ms(merged - validated).count(),
+                  ms(normalizedAt - merged).count(), ms(compiled - normalizedAt).count());
+    std::vector<dataplane::Enrollment> clients = enrollments(enrolled_, normalized);
+    auto stats = datapath_->apply(plan, clients);
     auto done = std::chrono::steady_clock::now();
     if (!stats.ok()) {
       spdlog::error("{}; still serving generation {}", stats.error().message(), generation_);
       return false;
     }
-    lastGood_ = std::move(accepted);
+    lastGood_ = std::move(serving);
     if (generation_ > 0 && plan == lastPlan_ && stats->upserts == 0 && stats->erases == 0 &&
         (!heldKeys.empty() || !heldFiles.empty())) {
       return false;  // only rejected objects changed: the same generation keeps serving
@@ -215,14 +231,13 @@ class Agent {
       }
     }
     lastPlan_ = std::move(plan);
-    lastClients_ = enrollments(enrolled_, normalized);
+    lastClients_ = std::move(clients);
     pendingDeletes_ = stats->pendingDeletes;
-    using ms = std::chrono::duration<double, std::milli>;
     spdlog::info(
         "applied generation {}: {} frontends, {} groups, {} backends; {} writes, {} deletes, "
         "{} services flipped, {} groups committed, {} backends draining; load+compile {:.2f} ms, "
         "apply {:.2f} ms",
-        generation_, plan.frontends.size(), plan.groups.size(), plan.backends.size(),
+        generation_, lastPlan_.frontends.size(), lastPlan_.groups.size(), lastPlan_.backends.size(),
         stats->upserts, stats->erases, stats->servicesFlipped, stats->groupsCommitted,
         stats->backendsDraining, ms(compiled - start).count(), ms(done - compiled).count());
     metrics_.observeReload(std::chrono::duration<double>(done - start).count(),
@@ -263,6 +278,7 @@ class Agent {
   uint64_t generation_ = 0;
   plan::DataplanePlan lastPlan_;
   std::vector<dataplane::Enrollment> lastClients_;
+  parse::FileCache cache_;
   model::Snapshot lastGood_;  // the objects of the last applied snapshot, as parsed
   uint64_t rejections_ = 0;   // objects (or files) held back, counted per reload
   size_t pendingDeletes_ = 0;

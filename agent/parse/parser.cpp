@@ -1,5 +1,6 @@
 #include <sluice/parse/parser.h>
 
+#include "files.h"
 #include "kinds.h"
 #include "reader.h"
 
@@ -348,35 +349,30 @@ ParseOutput parseYaml(std::string_view text, const std::string& file) {
   return out;
 }
 
-ParseOutput loadPaths(const std::vector<std::string>& paths) {
-  ParseOutput out;
-  auto fail = [&out](const std::string& path, const std::string& why) {
-    Diagnostic d;
-    d.file = path;
-    d.message = why;
-    out.diagnostics.add(std::move(d));
-  };
-  auto loadFile = [&](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      fail(path, std::string("cannot read: ") + std::strerror(errno));
-      return;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    ParseOutput one = parseYaml(text.str(), path);
-    out.snapshot.append(std::move(one.snapshot));
-    out.diagnostics.append(one.diagnostics);
-  };
+namespace detail {
+
+namespace {
+
+Diagnostic cannotRead(const std::string& path, const std::string& why) {
+  Diagnostic d;
+  d.file = path;
+  d.message = "cannot read: " + why;
+  return d;
+}
+
+}  // namespace
+
+std::vector<std::string> listConfigFiles(const std::vector<std::string>& paths, Diagnostics& failures) {
+  std::vector<std::string> out;
   for (const std::string& path : paths) {
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (ec) {
-      fail(path, "cannot read: " + ec.message());
+      failures.add(cannotRead(path, ec.message()));
       continue;
     }
     if (!fs::is_directory(status)) {
-      loadFile(path);
+      out.push_back(path);
       continue;
     }
     std::vector<std::string> files;
@@ -388,11 +384,37 @@ ParseOutput loadPaths(const std::vector<std::string>& paths) {
       }
     }
     if (ec) {
-      fail(path, "cannot list directory: " + ec.message());
+      Diagnostic d;
+      d.file = path;
+      d.message = "cannot list directory: " + ec.message();
+      failures.add(std::move(d));
     }
     std::sort(files.begin(), files.end());
-    for (const std::string& f : files) {
-      loadFile(f);
+    out.insert(out.end(), std::make_move_iterator(files.begin()), std::make_move_iterator(files.end()));
+  }
+  return out;
+}
+
+std::optional<std::string> readConfigFile(const std::string& path, Diagnostics& failures) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    failures.add(cannotRead(path, std::strerror(errno)));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
+}
+
+}  // namespace detail
+
+ParseOutput loadPaths(const std::vector<std::string>& paths) {
+  ParseOutput out;
+  for (const std::string& file : detail::listConfigFiles(paths, out.diagnostics)) {
+    if (auto text = detail::readConfigFile(file, out.diagnostics)) {
+      ParseOutput one = parseYaml(*text, file);
+      out.snapshot.append(std::move(one.snapshot));
+      out.diagnostics.append(one.diagnostics);
     }
   }
   return out;

@@ -1,0 +1,86 @@
+#include <sluice/parse/file_cache.h>
+
+#include "files.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+namespace sluice::parse {
+namespace {
+
+// File timestamps come from a coarse clock (a jiffy; whole seconds on some filesystems), so two
+// writes of the same size within one tick leave the same stamp. A file whose mtime is this close to
+// the moment it was read is read again next time instead of being trusted by its stamp (git's
+// "racily clean" entries).
+constexpr int64_t kRacyWindowNs = 2'000'000'000;
+
+int64_t realtimeNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+FileCache::RefreshStats FileCache::refresh(const std::vector<std::string>& paths) {
+  RefreshStats stats;
+  listing_ = Diagnostics{};
+  order_ = detail::listConfigFiles(paths, listing_);
+  stats.files = order_.size();
+  std::map<std::string, Entry> next;
+  for (const std::string& path : order_) {
+    Entry entry;
+    if (auto old = files_.find(path); old != files_.end()) {
+      entry = std::move(old->second);
+    }
+    const int64_t now = realtimeNs();
+    struct stat st {};
+    Stamp stamp;
+    if (::stat(path.c_str(), &st) == 0) {
+      stamp = {st.st_dev, st.st_ino, st.st_size,
+               static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+    }
+    if (stamp.size >= 0 && stamp == entry.stamp && !entry.racy) {
+      next.emplace(path, std::move(entry));
+      continue;
+    }
+    ParseOutput unreadable;
+    std::optional<std::string> text = detail::readConfigFile(path, unreadable.diagnostics);
+    if (!text) {
+      entry = Entry{};
+      entry.output = std::move(unreadable);  // a stamp of size -1: read again next time
+      ++stats.reparsed;
+    } else if (entry.stamp.size >= 0 && *text == entry.content) {
+      ++stats.reread;
+    } else {
+      entry.output = parseYaml(*text, path);
+      entry.content = std::move(*text);
+      ++stats.reparsed;
+    }
+    if (text) {
+      entry.stamp = stamp;
+      entry.racy = stamp.size < 0 || stamp.mtimeNs + kRacyWindowNs >= now;
+    }
+    next.emplace(path, std::move(entry));
+  }
+  files_ = std::move(next);
+  return stats;
+}
+
+ParseOutput FileCache::assemble() const {
+  ParseOutput out;
+  out.diagnostics.append(listing_);
+  for (const std::string& path : order_) {
+    const ParseOutput& one = files_.at(path).output;
+    model::Snapshot copy = one.snapshot;
+    out.snapshot.append(std::move(copy));
+    out.diagnostics.append(one.diagnostics);
+  }
+  return out;
+}
+
+}  // namespace sluice::parse
