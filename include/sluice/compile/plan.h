@@ -27,6 +27,9 @@ enum class LbPolicy : uint8_t {
   RingHashSourceIp,
 };
 
+// "least_request", "round_robin", ...: the names toText() and `sluicectl explain` print.
+const char* lbPolicyName(LbPolicy lb);
+
 enum class BackendState : uint8_t { Active, Terminating };
 
 // Name: "ip:port" ("[ip]:port" for v6); one entry per distinct pod address and target port.
