@@ -24,6 +24,7 @@ struct H2Session::Stream {
   bufferevent* bridge = nullptr;
   http_parser parser;
   HeaderList respHeaders;
+  HeaderList respTrailers;  // chunked trailers of the answer: sent as a trailing HEADERS frame
   std::string respField;
   bool respInValue = false;
   evbuffer* body = nullptr;  // response body not yet framed
@@ -107,15 +108,16 @@ H2Session::H2Session(ProxyServer& server, bufferevent* bev, OriginalDestination 
     };
     gBridgeSettings.on_header_value = [](http_parser* p, const char* at, size_t len) {
       auto* st = static_cast<Stream*>(p->data);
+      HeaderList& fields = st->submitted ? st->respTrailers : st->respHeaders;
       if (!st->respInValue) {
         st->respInValue = true;
         std::string name = st->respField;
         for (char& c : name) {
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         }
-        st->respHeaders.push_back(HeaderField{std::move(name), {}});
+        fields.push_back(HeaderField{std::move(name), {}});
       }
-      st->respHeaders.back().value.append(at, len);
+      fields.back().value.append(at, len);
       return 0;
     };
     gBridgeSettings.on_headers_complete = [](http_parser* p) {
@@ -456,8 +458,9 @@ void H2Session::submitResponse(Stream& st) {
   nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), &provider);
 }
 
-ssize_t H2Session::readResponseBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
-                                    uint32_t* flags, nghttp2_data_source* source, void*) {
+ssize_t H2Session::readResponseBody(nghttp2_session* session, int32_t streamId, uint8_t* buf,
+                                    size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                    void*) {
   auto* st = static_cast<Stream*>(source->ptr);
   int n = evbuffer_remove(st->body, buf, length);
   if (n <= 0 && !st->responseDone) {
@@ -468,6 +471,17 @@ ssize_t H2Session::readResponseBody(nghttp2_session*, int32_t, uint8_t* buf, siz
   }
   if (st->responseDone && evbuffer_get_length(st->body) == 0) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!st->respTrailers.empty()) {
+      // gRPC's grpc-status / grpc-message: the stream ends with a trailing HEADERS frame.
+      std::vector<nghttp2_nv> nva;
+      for (const auto& h : st->respTrailers) {
+        if (!isConnectionSpecific(h.name)) {
+          nva.push_back(nv(h.name, h.value));
+        }
+      }
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_submit_trailer(session, streamId, nva.data(), nva.size());
+    }
   }
   return std::max(n, 0);
 }

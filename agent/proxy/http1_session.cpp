@@ -1,6 +1,7 @@
 #include "http1_session.h"
 
 #include "h2_session.h"
+#include "h2_upstream.h"
 #include "proxy_server.h"
 
 #include <algorithm>
@@ -903,10 +904,21 @@ void Http1Session::connectUpstream() {
   const Endpoint& ep = ex_.decision.upstream();
   auto& counters = server_.mutableCounters();
   upConnected_ = false;
-  up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(ep);
-  if (up_) {
-    ++counters.upstreamConnectionsReused;
+  if (ex_.decision.cluster->http2 && !ex_.upgrade) {
+    // A stream on the endpoint's multiplexed HTTP/2 connection, spoken to as HTTP/1.1.
+    bufferevent* bev = server_.h2Upstreams().open(ep);
+    if (!bev) {
+      retryOrFail("connection failure");
+      return;
+    }
+    up_ = std::make_unique<UpstreamConn>(bev, ep.key(), false);
+    ++counters.h2UpstreamStreams;
   } else {
+    up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(ep);
+  }
+  if (up_ && up_->reused()) {
+    ++counters.upstreamConnectionsReused;
+  } else if (!up_) {
     up_ = server_.pool().connect(ep, server_.options().connectTimeoutSeconds);
     if (!up_) {
       retryOrFail("connection failure");
@@ -1119,11 +1131,13 @@ int Http1Session::respHeaderField(http_parser* p, const char* at, size_t len) {
 
 int Http1Session::respHeaderValue(http_parser* p, const char* at, size_t len) {
   auto& ex = sessionOf(p)->ex_;
+  // After the head, http-parser reports the chunked body's trailer fields (e.g. grpc-status).
+  HeaderList& fields = ex.responseStarted ? ex.respTrailers : ex.respHeaders;
   if (!ex.respInValue) {
     ex.respInValue = true;
-    ex.respHeaders.push_back(HeaderField{lower(ex.respField), {}});
+    fields.push_back(HeaderField{lower(ex.respField), {}});
   }
-  ex.respHeaders.back().value.append(at, len);
+  fields.back().value.append(at, len);
   return 0;
 }
 
@@ -1210,7 +1224,10 @@ int Http1Session::respMessageComplete(http_parser* p) {
     return 0;
   }
   if (s->ex_.rechunkResponse) {
-    evbuffer_add(bufferevent_get_output(s->down_), "0\r\n\r\n", 5);
+    std::string last = "0\r\n";
+    appendHeaders(last, s->ex_.respTrailers);
+    last += "\r\n";
+    evbuffer_add(bufferevent_get_output(s->down_), last.data(), last.size());
   }
   s->ex_.responseDone = true;
   http_parser_pause(p, 1);

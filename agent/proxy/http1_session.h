@@ -84,6 +84,7 @@ class Http1Session : public Session {
     bool retryPending = false;  // a retriable status arrived: drop the answer, try again
     // response
     HeaderList respHeaders;
+    HeaderList respTrailers;  // of a chunked response, relayed when the client's is chunked too
     std::string respField;
     bool respInValue = false;
     std::string statusText;

@@ -1,6 +1,7 @@
 #include "proxy_server.h"
 
 #include "h2_session.h"
+#include "h2_upstream.h"
 #include "http1_session.h"
 #include "upstream_pool.h"
 
@@ -26,6 +27,7 @@ ProxyServer::ProxyServer(event_base* base, std::unique_ptr<OriginalDstResolver> 
       router_(std::random_device{}()),
       pool_(std::make_unique<UpstreamPool>(base, options.maxIdlePerEndpoint,
                                            options.upstreamIdleTimeoutSeconds)),
+      h2Upstreams_(std::make_unique<H2Upstreams>(base, options.connectTimeoutSeconds)),
       idRng_(std::random_device{}()) {}
 
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(

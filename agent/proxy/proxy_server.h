@@ -28,6 +28,7 @@
 namespace sluice::proxy {
 
 class UpstreamPool;
+class H2Upstreams;
 struct H2UpgradeRequest;
 
 // Counters, read by tests and exported as metrics by the daemon. Only the loop thread writes them.
@@ -54,6 +55,7 @@ struct ProxyCounters {
   uint64_t upgrades = 0;
   uint64_t h2Connections = 0;  // prior knowledge or h2c upgrade
   uint64_t h2Streams = 0;
+  uint64_t h2UpstreamStreams = 0;  // exchanges sent to an HTTP/2 upstream
 };
 
 struct ProxyOptions {
@@ -88,6 +90,7 @@ class ProxyServer {
   Router& router() { return router_; }
   std::string newRequestId();  // UUIDv4 for x-request-id
   UpstreamPool& pool() { return *pool_; }
+  H2Upstreams& h2Upstreams() { return *h2Upstreams_; }
   ProxyCounters& mutableCounters() { return counters_; }
   const ProxyOptions& options() const { return options_; }
   // Sessions end through here; they are freed after the current callback returns.
@@ -117,6 +120,7 @@ class ProxyServer {
   ProxyOptions options_;
   Router router_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<H2Upstreams> h2Upstreams_;
   evconnlistener* listener_ = nullptr;
   event* reaper_ = nullptr;
   uint16_t port_ = 0;

@@ -643,6 +643,30 @@ class Builder {
     return lb;
   }
 
+  // Istio's protocol.Parse on appProtocol, else on the port name's prefix up to '-', then
+  // IsHTTP2(): HTTP2, GRPC and GRPCWeb (agent/compile/protocol.cpp classifies the same names).
+  static bool speaksHttp2(const model::ServicePort& port) {
+    auto lowered = [](std::string s) {
+      for (char& c : s) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      return s;
+    };
+    auto http2Name = [](const std::string& n) {
+      return n == "http2" || n == "grpc" || n == "grpc-web" || n == "h2c" ||
+             n == "kubernetes.io/h2c";
+    };
+    // An appProtocol Istio does not know falls back to the name, as in protocol.cpp.
+    static const std::set<std::string> kKnown = {
+        "http", "http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c", "kubernetes.io/ws",
+        "https", "tls", "kubernetes.io/wss", "tcp", "mongo", "redis", "mysql", "thrift"};
+    if (std::string app = lowered(port.appProtocol); kKnown.count(app)) {
+      return http2Name(app);
+    }
+    std::string name = lowered(port.name);
+    return http2Name(name.substr(0, name.find('-')));
+  }
+
   Cluster makeCluster(const model::Service& svc, uint16_t port, const std::string& host,
                       const model::Subset* subset, const std::string& name) {
     Cluster c;
@@ -701,6 +725,7 @@ class Builder {
     for (auto& [key, ep] : endpoints) {
       c.endpoints.push_back(std::move(ep));
     }
+    c.http2 = sp && speaksHttp2(*sp);
     c.counters = std::make_shared<LbCounters>(c.endpoints.size());
     applyLb(c, effectiveLb(host, port, subset));
     return c;

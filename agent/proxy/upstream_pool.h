@@ -21,7 +21,12 @@ class UpstreamConn {
  public:
   UpstreamConn(bufferevent* bev, std::string key, bool reused)
       : bev_(bev), key_(std::move(key)), reused_(reused) {}
-  ~UpstreamConn() { bufferevent_free(bev_); }
+  ~UpstreamConn() {
+    // An HTTP/2 upstream stream's bufferevent pair learns here that the exchange is over; a socket
+    // ignores it.
+    bufferevent_flush(bev_, EV_WRITE, BEV_FINISHED);
+    bufferevent_free(bev_);
+  }
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 

@@ -247,6 +247,9 @@ struct Cluster {
   std::string name;  // "outbound|port|subset|host"
   std::vector<Endpoint> endpoints;  // ready endpoints, deterministic order; empty → 503 UH
   LbPolicy lb = LbPolicy::LeastRequest;
+  // The destination port speaks HTTP/2 (Istio: protocol http2, grpc or grpc-web by appProtocol or
+  // port-name prefix): the proxy talks HTTP/2 with prior knowledge to its endpoints.
+  bool http2 = false;
   HashPolicy hash;  // with RingHash / Maglev
   // RingHash: sorted (hash, endpoint index) points. Maglev: table of endpoint indexes.
   std::vector<std::pair<uint64_t, uint32_t>> ring;

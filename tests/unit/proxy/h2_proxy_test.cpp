@@ -25,6 +25,73 @@ std::pair<std::string, int> run(const std::string& cmd) {
   return {out, pclose(p)};
 }
 
+// An HTTP/1.1 upstream that answers every request as a gRPC server's answer looks on an HTTP/1.1
+// leg: a chunked body followed by grpc-status / grpc-message trailers.
+class TrailerServer {
+ public:
+  TrailerServer() {
+    fd_ = listenLoopback(port_);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        std::lock_guard lock(mu_);
+        conns_.push_back(c);
+        workers_.emplace_back([c] { answer(c); });
+      }
+    });
+  }
+  ~TrailerServer() {
+    shutdown(fd_, SHUT_RDWR);
+    acceptor_.join();
+    std::lock_guard lock(mu_);
+    for (int c : conns_) {
+      shutdown(c, SHUT_RDWR);
+    }
+    for (auto& w : workers_) {
+      w.join();
+    }
+    for (int c : conns_) {
+      ::close(c);
+    }
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  static void answer(int c) {
+    static constexpr std::string_view kReply =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\ngrpc-status: 0\r\ngrpc-message: ok\r\n\r\n";
+    std::string in;
+    char buf[4096];
+    while (true) {
+      size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        in.erase(0, end + 4);  // requests without a body
+        if (write(c, kReply.data(), kReply.size()) < 0) {
+          return;
+        }
+        continue;
+      }
+      ssize_t n = read(c, buf, sizeof(buf));
+      if (n <= 0) {
+        return;
+      }
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  int fd_;
+  uint16_t port_;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::vector<std::thread> workers_;
+};
+
 class H2Test : public ProxyTest {
  protected:
   std::string url(const std::string& path) {
@@ -176,6 +243,63 @@ TEST_F(H2Test, GrpcFaultAbortAnswersItsStatusToGrpcClientsAnd503ToOthers) {
   EXPECT_NE(out.find("grpc-message: fault filter abort"), std::string::npos) << out;
   EXPECT_EQ(lastLine(curl("/pkg.Svc/Call")), "2 503");
   EXPECT_EQ(counters().faultAborts, 2u);
+}
+
+// Proxy A talks HTTP/2 to a grpc- port, here served by proxy B (HTTP/2 downstream) in front of
+// an HTTP/1.1 server answering with trailers: the trailers cross every leg, h1 → h2 (B) → h1
+// inside A → h2 to the client, and A multiplexes its streams on one upstream connection.
+TEST_F(H2Test, GrpcPortsAreSpokenToAsHttp2AndTrailersPassThrough) {
+  TrailerServer origin;
+  service("svc", kVip, 80, origin.port());
+  auto upstreamProxy = ProxyServer::create(
+      loop_.base(), "127.0.0.1:0",
+      std::make_unique<FixedResolver>(OriginalDestination{*net::IpAddress::parse(kVip), 80, 0}),
+      table());
+  ASSERT_TRUE(upstreamProxy.ok());
+  std::unique_ptr<ProxyServer> b = std::move(upstreamProxy.value());
+  snap_ = model::Snapshot{};
+  service("svc", kVip, 80, b->port());
+  snap_.services.back().spec.ports[0].name = "grpc-svc";
+  snap_.endpointSlices.back().ports[0].name = "grpc-svc";
+  startProxy();
+  auto [out, rc] = run("nghttp -v -H ':authority: svc' -H 'content-type: application/grpc' " +
+                       url("/pkg.Svc/One") + " " + url("/pkg.Svc/Two"));
+  EXPECT_EQ(rc, 0) << out;
+  size_t trailer = out.find("grpc-status: 0");
+  EXPECT_NE(trailer, std::string::npos) << out;
+  EXPECT_NE(out.find("grpc-message: ok"), std::string::npos) << out;
+  // Both bodies (nghttp prints them between its frame lines), then the trailers in their own
+  // HEADERS frame after the DATA: END_STREAM | END_HEADERS.
+  EXPECT_NE(out.find("hello[", out.find("hello[") + 1), std::string::npos) << out;
+  EXPECT_NE(out.find("flags=0x05, stream_id=13>\n          ; END_STREAM | END_HEADERS"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(counters().h2UpstreamStreams, 2u);
+  ProxyCounters bc;
+  loop_.run([&] {
+    bc = b->counters();
+    b.reset();
+  });
+  EXPECT_EQ(bc.h2Connections, 1u);  // one multiplexed upstream connection
+  EXPECT_EQ(bc.h2Streams, 2u);
+}
+
+// appProtocol wins over the port name; a refused HTTP/2 upstream connection is a connect failure
+// (Istio's default policy retries it twice), answered 503 / UNAVAILABLE.
+TEST_F(H2Test, Http2UpstreamConnectFailuresAreRetriedAndAnswered503) {
+  uint16_t deadPort = 0;
+  ::close(listenLoopback(deadPort));
+  service("svc", kVip, 80, deadPort);
+  snap_.services.back().spec.ports[0].appProtocol = "kubernetes.io/h2c";
+  startProxy();
+  EXPECT_EQ(lastLine(curl("/x")), "2 503");
+  auto [out, rc] = run("nghttp -v -H ':authority: svc' -H 'content-type: application/grpc' " +
+                       url("/pkg.Svc/Call"));
+  EXPECT_NE(out.find("grpc-status: 14"), std::string::npos) << out;
+  auto c = counters();
+  EXPECT_EQ(c.h2UpstreamStreams, 6u);  // two requests, three attempts each
+  EXPECT_EQ(c.upstreamConnectFailures, 6u);
+  EXPECT_EQ(c.retries, 4u);
 }
 
 }  // namespace
