@@ -6,6 +6,7 @@
 #include <sluice/model/snapshot.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 namespace sluice::validate::testing {
@@ -116,5 +117,11 @@ struct Case {
   Verdict want;
   std::string field;  // for errors and warnings: a diagnostic must name this path
 };
+
+// gtest (and ctest's test list) print a parameter with this instead of dumping its bytes.
+template <typename Object>
+void PrintTo(const Case<Object>& c, std::ostream* os) {
+  *os << '"' << c.name << '"';
+}
 
 }  // namespace sluice::validate::testing
