@@ -31,10 +31,12 @@ TEST(BenchHttp, ResponseIsTakenOnlyWhenTheWholeBodyIsThere) {
   std::string pod;
   bool ok = false;
   std::size_t size = 0;
-  EXPECT_FALSE(takeResponse(buf, false, false, pod, ok, size));
+  bool closing = true;
+  EXPECT_FALSE(takeResponse(buf, false, false, pod, ok, size, closing));
   buf += "56789" + std::string("HTTP/1.1 200");  // the start of the next response stays
-  ASSERT_TRUE(takeResponse(buf, false, false, pod, ok, size));
+  ASSERT_TRUE(takeResponse(buf, false, false, pod, ok, size, closing));
   EXPECT_TRUE(ok);
+  EXPECT_FALSE(closing);
   EXPECT_EQ(pod, "10.0.0.1:8080");
   EXPECT_EQ(size, head.size() + 10);
   EXPECT_EQ(buf, "HTTP/1.1 200");
@@ -45,13 +47,31 @@ TEST(BenchHttp, CrrResponseEndsAtEofAndCountsEverything) {
   std::string pod;
   bool ok = true;
   std::size_t size = 0;
-  EXPECT_FALSE(takeResponse(buf, true, false, pod, ok, size));
+  bool closing = false;
+  EXPECT_FALSE(takeResponse(buf, true, false, pod, ok, size, closing));
   const std::size_t all = buf.size();
-  ASSERT_TRUE(takeResponse(buf, true, true, pod, ok, size));
+  ASSERT_TRUE(takeResponse(buf, true, true, pod, ok, size, closing));
   EXPECT_FALSE(ok);
+  EXPECT_TRUE(closing);
   EXPECT_TRUE(pod.empty());
   EXPECT_EQ(size, all);
   EXPECT_TRUE(buf.empty());
+}
+
+// nginx answers its keepalive_requests-th request with "Connection: close" and closes; the client
+// must not send the next request on that connection.
+TEST(BenchHttp, KeepAliveResponseAnnouncingCloseIsFlagged) {
+  std::string buf = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection:  Close\r\n\r\nok";
+  std::string pod;
+  bool ok = false;
+  bool closing = false;
+  std::size_t size = 0;
+  ASSERT_TRUE(takeResponse(buf, false, false, pod, ok, size, closing));
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(closing);
+  buf = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_TRUE(takeResponse(buf, false, false, pod, ok, size, closing));
+  EXPECT_FALSE(closing);
 }
 
 } // namespace

@@ -24,7 +24,7 @@ std::string requestFor(const std::string& path, bool close) {
 }
 
 bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, bool& okStatus,
-                  std::size_t& size) {
+                  std::size_t& size, bool& closing) {
   const std::size_t headEnd = buf.find("\r\n\r\n");
   if (headEnd == std::string::npos) {
     return false;
@@ -32,6 +32,7 @@ bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, b
   std::size_t bodyLen = 0;
   bool haveLength = false;
   pod.clear();
+  closing = false;
   for (std::size_t pos = buf.find("\r\n"); pos < headEnd; pos = buf.find("\r\n", pos + 2)) {
     const char* line = buf.c_str() + pos + 2;
     const std::size_t lineEnd = buf.find("\r\n", pos + 2);
@@ -44,6 +45,9 @@ bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, b
         ++start;
       }
       pod = buf.substr(start, lineEnd - start);
+    } else if (strncasecmp(line, "connection:", 11) == 0) {
+      const std::size_t value = buf.find_first_not_of(' ', pos + 2 + 11);
+      closing = value < lineEnd && strncasecmp(buf.c_str() + value, "close", 5) == 0;
     }
   }
   okStatus = buf.compare(0, 12, "HTTP/1.1 200") == 0 || buf.compare(0, 12, "HTTP/1.0 200") == 0;
@@ -324,8 +328,9 @@ private:
     std::string pod;
     bool okStatus = false;
     std::size_t size = 0;
+    bool closing = false;
     const bool crr = o_.mode == LoadMode::Crr;
-    if (c.state == ConnState::Busy && takeResponse(c.in, crr, eof, pod, okStatus, size)) {
+    if (c.state == ConnState::Busy && takeResponse(c.in, crr, eof, pod, okStatus, size, closing)) {
       const std::uint64_t now = monotonicNs();
       r_.okAll += okStatus;
       r_.bytesAll += size;
@@ -349,7 +354,9 @@ private:
       }
       c.state = ConnState::Idle;
       c.measured = false;
-      if (eof) {
+      // A server that announced the close gets no further request on this connection: it would
+      // race the close and fail as "closed before response" or a reset.
+      if (eof || closing) {
         closeConn(fd);
         openConn(0, false);
       }

@@ -28,8 +28,10 @@ std::string requestFor(const std::string& path, bool close);
 
 // Parses one complete response off the front of buf (erasing it) and returns true, or returns
 // false while it is incomplete. untilEof: the response ends at EOF (crr). size: bytes taken.
+// closing: the response says "Connection: close" (nginx does after keepalive_requests), so the
+// connection must not carry another request.
 bool takeResponse(std::string& buf, bool untilEof, bool eof, std::string& pod, bool& okStatus,
-                  std::size_t& size);
+                  std::size_t& size, bool& closing);
 
 struct ClientResult {
   std::uint64_t ok = 0;
