@@ -92,17 +92,33 @@ void forEachObject(const model::Snapshot& s, Visit&& visit) {
   for (auto& o : s.destinationRules) visit("DestinationRule", o);
 }
 
+// The objects of the last applied snapshot, as parsed. Usually nothing was held back, and then they
+// are exactly the parse cache's files of that reload, kept by reference instead of copied; after a
+// reload that held objects back, the merged snapshot itself.
+struct LastGood {
+  parse::FileCache::Generation files;
+  model::Snapshot merged;
+};
+
+template <typename Visit>
+void forEachObject(const LastGood& lastGood, Visit&& visit) {
+  for (const auto& file : lastGood.files) {
+    forEachObject(file->snapshot, visit);
+  }
+  forEachObject(lastGood.merged, visit);
+}
+
 // The snapshot to serve: every object of `fresh` whose key is not held back, and for every key held
 // back its version from `lastGood` (if it had one). An error that names no object (malformed YAML)
 // holds back every object of its file: which object it broke is unknown.
-model::Snapshot merge(const model::Snapshot& fresh, const model::Snapshot& lastGood,
+model::Snapshot merge(const model::Snapshot& fresh, const LastGood& lastGood,
                       const std::set<ObjectKey>& heldKeys, const std::set<std::string>& heldFiles) {
   model::Snapshot out;
   auto held = [&](std::string_view kind, const auto& o) {
     return heldKeys.contains(objectKey(kind, o.meta.ns, o.meta.name)) ||
            heldFiles.contains(o.source.file);
   };
-  auto copyIf = [&](const model::Snapshot& from, bool wantHeld) {
+  auto copyIf = [&](const auto& from, bool wantHeld) {
     forEachObject(from, [&](std::string_view kind, const auto& o) {
       if (held(kind, o) != wantHeld) {
         return;
@@ -199,7 +215,14 @@ class Agent {
       spdlog::info("{} rejection(s) since start", rejections_);
     }
     auto merged = std::chrono::steady_clock::now();
-    model::Snapshot normalized = validate::normalize(serving, mesh);
+    const bool anyHeld = !heldKeys.empty() || !heldFiles.empty();
+    LastGood accepted;
+    if (anyHeld) {
+      accepted.merged = serving;
+    } else {
+      accepted.files = cache_.generation();  // what `serving` was assembled from
+    }
+    model::Snapshot normalized = validate::normalize(std::move(serving), mesh);
     auto normalizedAt = std::chrono::steady_clock::now();
     compile::CompileOptions copts;
     copts.mesh = mesh;
@@ -218,9 +241,9 @@ class Agent {
       spdlog::error("{}; still serving generation {}", stats.error().message(), generation_);
       return false;
     }
-    lastGood_ = std::move(serving);
+    lastGood_ = std::move(accepted);
     if (generation_ > 0 && plan == lastPlan_ && stats->upserts == 0 && stats->erases == 0 &&
-        (!heldKeys.empty() || !heldFiles.empty())) {
+        anyHeld) {
       return false;  // only rejected objects changed: the same generation keeps serving
     }
     ++generation_;
@@ -279,7 +302,7 @@ class Agent {
   plan::DataplanePlan lastPlan_;
   std::vector<dataplane::Enrollment> lastClients_;
   parse::FileCache cache_;
-  model::Snapshot lastGood_;  // the objects of the last applied snapshot, as parsed
+  LastGood lastGood_;
   uint64_t rejections_ = 0;   // objects (or files) held back, counted per reload
   size_t pendingDeletes_ = 0;
 };

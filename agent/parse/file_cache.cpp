@@ -52,12 +52,12 @@ FileCache::RefreshStats FileCache::refresh(const std::vector<std::string>& paths
     std::optional<std::string> text = detail::readConfigFile(path, unreadable.diagnostics);
     if (!text) {
       entry = Entry{};
-      entry.output = std::move(unreadable);  // a stamp of size -1: read again next time
+      entry.output = std::make_shared<const ParseOutput>(std::move(unreadable));  // read again next time
       ++stats.reparsed;
     } else if (entry.stamp.size >= 0 && *text == entry.content) {
       ++stats.reread;
     } else {
-      entry.output = parseYaml(*text, path);
+      entry.output = std::make_shared<const ParseOutput>(parseYaml(*text, path));
       entry.content = std::move(*text);
       ++stats.reparsed;
     }
@@ -74,11 +74,19 @@ FileCache::RefreshStats FileCache::refresh(const std::vector<std::string>& paths
 ParseOutput FileCache::assemble() const {
   ParseOutput out;
   out.diagnostics.append(listing_);
-  for (const std::string& path : order_) {
-    const ParseOutput& one = files_.at(path).output;
-    model::Snapshot copy = one.snapshot;
+  for (const auto& one : generation()) {
+    model::Snapshot copy = one->snapshot;
     out.snapshot.append(std::move(copy));
-    out.diagnostics.append(one.diagnostics);
+    out.diagnostics.append(one->diagnostics);
+  }
+  return out;
+}
+
+FileCache::Generation FileCache::generation() const {
+  Generation out;
+  out.reserve(order_.size());
+  for (const std::string& path : order_) {
+    out.push_back(files_.at(path).output);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ class FileCache {
   // What loadPaths() would return for the files as last refreshed, in the same order.
   ParseOutput assemble() const;
 
+  // The files' outputs as last refreshed, in loadPaths() order, without copying them: a later
+  // refresh replaces changed files' outputs but never alters these.
+  using Generation = std::vector<std::shared_ptr<const ParseOutput>>;
+  Generation generation() const;
+
  private:
   struct Stamp {
     uint64_t device = 0;
@@ -39,7 +45,7 @@ class FileCache {
     Stamp stamp;
     bool racy = true;  // written too close to when it was read: the stamp alone cannot be trusted
     std::string content;
-    ParseOutput output;
+    std::shared_ptr<const ParseOutput> output;
   };
 
   std::map<std::string, Entry> files_;
