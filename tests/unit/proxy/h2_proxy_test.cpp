@@ -174,9 +174,10 @@ TEST_F(H2Test, ConcurrentStreamsOnOneConnectionAreEachAnsweredByTheirRoute) {
   toB.fault->delay = model::FaultDelay{};
   toB.fault->delay->fixedDelay = std::chrono::milliseconds(400);
   toB.fault->delay->percentage = 100.0;
+  auto delay = toB.fault;  // route() may move the routes
   auto& toA = route();
   toA.route = {to("a")};
-  toA.fault = toB.fault;
+  toA.fault = delay;
   startProxy();
   auto start = std::chrono::steady_clock::now();
   auto [out, rc] = run("nghttp -H ':authority: svc' " + url("/a/1") + " " + url("/b/2") + " " +
