@@ -1,5 +1,6 @@
 #include "endpoints.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace sluice::compile {
@@ -70,7 +71,8 @@ std::vector<EndpointCandidate> EndpointIndex::endpoints(const model::Service& se
     return {};
   }
   const char* addressType = family == net::IpAddress::Family::V4 ? "IPv4" : "IPv6";
-  std::map<std::string, EndpointCandidate> byName;
+  // Every candidate in slice order, then one per name; a vector, not a map: a service has a handful.
+  std::vector<EndpointCandidate> all;
   for (const auto* slice : it->second) {
     if (slice->addressType != addressType) {
       continue;
@@ -105,21 +107,25 @@ std::vector<EndpointCandidate> EndpointIndex::endpoints(const model::Service& se
       c.backend.ip = *ip;
       c.backend.port = *tp;
       c.backend.name = backendName(*ip, *tp);
-      c.backend.pod = podName;
+      c.backend.pod = std::move(podName);
       c.backend.zone = ep.zone;
       c.backend.state = c.ready ? plan::BackendState::Active : plan::BackendState::Terminating;
-      auto slot = byName.find(c.backend.name);
-      if (slot == byName.end()) {
-        std::string name = c.backend.name;
-        byName.emplace(std::move(name), std::move(c));
-      } else if (readiness(c) > readiness(slot->second)) {
-        slot->second = std::move(c);
-      }
+      all.push_back(std::move(c));
     }
   }
+  // Stable: among repeats of one name the first seen stays unless a later one is readier.
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.backend.name < b.backend.name;
+  });
   std::vector<EndpointCandidate> out;
-  out.reserve(byName.size());
-  for (auto& [name, c] : byName) {
+  out.reserve(all.size());
+  for (auto& c : all) {
+    if (!out.empty() && out.back().backend.name == c.backend.name) {
+      if (readiness(c) > readiness(out.back())) {
+        out.back() = std::move(c);
+      }
+      continue;
+    }
     out.push_back(std::move(c));
   }
   return out;

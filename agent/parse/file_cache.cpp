@@ -72,11 +72,32 @@ FileCache::RefreshStats FileCache::refresh(const std::vector<std::string>& paths
 }
 
 ParseOutput FileCache::assemble() const {
+  const Generation files = generation();
   ParseOutput out;
+  model::Snapshot& all = out.snapshot;
+  // Sized first and copied in place: the copy is most of a reload's cost at 10,000s of objects.
+  auto reserve = [&](auto member) {
+    size_t n = 0;
+    for (const auto& one : files) {
+      n += (one->snapshot.*member).size();
+    }
+    (all.*member).reserve(n);
+  };
+  reserve(&model::Snapshot::services);
+  reserve(&model::Snapshot::endpointSlices);
+  reserve(&model::Snapshot::pods);
+  reserve(&model::Snapshot::virtualServices);
+  reserve(&model::Snapshot::destinationRules);
   out.diagnostics.append(listing_);
-  for (const auto& one : generation()) {
-    model::Snapshot copy = one->snapshot;
-    out.snapshot.append(std::move(copy));
+  for (const auto& one : files) {
+    const model::Snapshot& s = one->snapshot;
+    all.services.insert(all.services.end(), s.services.begin(), s.services.end());
+    all.endpointSlices.insert(all.endpointSlices.end(), s.endpointSlices.begin(), s.endpointSlices.end());
+    all.pods.insert(all.pods.end(), s.pods.begin(), s.pods.end());
+    all.virtualServices.insert(all.virtualServices.end(), s.virtualServices.begin(),
+                               s.virtualServices.end());
+    all.destinationRules.insert(all.destinationRules.end(), s.destinationRules.begin(),
+                                s.destinationRules.end());
     out.diagnostics.append(one->diagnostics);
   }
   return out;
