@@ -1,7 +1,7 @@
 #pragma once
 // Shared setup of the L7 scenarios (l7_test.cpp, l7_h2_test.cpp): pods web-v1 and web-v2 (labels
 // app=web, version=v1|v2) answer every HTTP request on 8080 with their own name (sluice-pod serve
-// --http); an enrolled client pod; Service `web` (kL7Vip) with the scenario's ports, its
+// --http, or --h2c); an enrolled client pod; Service `web` (kL7Vip) with the scenario's ports, its
 // EndpointSlice and the scenario's Istio YAML; the real sluice-agent with --proxy-addr, and
 // sluice-proxy on the node (the test's netns and cgroup, not enrolled) at kL7ProxyAddr, the node
 // side of every pod's veth. The agent's connect hook hands the client's connects to the proxy,
@@ -38,6 +38,8 @@ class L7Fixture : public testing::Test {
   // The scenario's Istio objects (namespace kL7Ns, host web) and the Service's ports.
   virtual std::string istioYaml() const = 0;
   virtual std::vector<yaml::Port> servicePorts() const { return {{"http-web", 80, 8080, "TCP"}}; }
+  // The pods speak HTTP/2 with prior knowledge (sluice-pod serve --h2c) instead of HTTP/1.1.
+  virtual bool backendsSpeakH2c() const { return false; }
 
   void SetUp() override {
     if (auto why = Sandbox::unavailableReason(); !why.empty()) GTEST_SKIP() << why;
@@ -47,8 +49,13 @@ class L7Fixture : public testing::Test {
     topo_ = std::make_unique<Topology>(Sandbox::enter());
     auto& v1 = topo_->addPod("web-v1", {{"app", "web"}, {"version", "v1"}}, false, kL7Ns);
     auto& v2 = topo_->addPod("web-v2", {{"app", "web"}, {"version", "v2"}}, false, kL7Ns);
-    topo_->serve(v1, {8080}, true);
-    topo_->serve(v2, {8080}, true);
+    for (Pod* pod : {&v1, &v2}) {
+      if (backendsSpeakH2c()) {
+        topo_->serveH2c(*pod, {8080});
+      } else {
+        topo_->serve(*pod, {8080}, true);
+      }
+    }
     client_ = &topo_->addPod("client", {{"app", "client"}}, true, kL7Ns);
     const auto ports = servicePorts();
     const std::string config =

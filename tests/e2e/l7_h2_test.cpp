@@ -1,7 +1,8 @@
 // HTTP/2 through the kernel hand-off: curl and nghttp in the client pod speak HTTP/2 cleartext (prior
 // knowledge, or an h2c upgrade) to the Service VIP; the agent's connect hook hands the connection to
-// sluice-proxy, whose HTTP/2 streams are routed like HTTP/1.1 requests. The pods (HTTP/1.1) answer
-// with their own name, so every body says which backend a request reached.
+// sluice-proxy, whose HTTP/2 streams are routed like HTTP/1.1 requests. The pods answer with their
+// own name, so every body says which backend a request reached: over HTTP/1.1 on an `http-` port,
+// over HTTP/2 (with a grpc-status trailer) on a `grpc-` port.
 #include "l7_fixture.h"
 
 #include <map>
@@ -76,6 +77,23 @@ TEST_F(L7H2Test, ConcurrentStreamsOnOneConnectionReachTheirBackends) {
   }
   EXPECT_EQ(byPod, (std::map<std::string, int>{{"web-v1", 3}, {"web-v2", 3}}))
       << out << lastErr_;
+}
+
+class L7GrpcPortTest : public L7H2Test {
+ protected:
+  std::vector<yaml::Port> servicePorts() const override { return {{"grpc-web", 80, 8080, "TCP"}}; }
+  bool backendsSpeakH2c() const override { return true; }
+};
+
+TEST_F(L7GrpcPortTest, GrpcPortIsSpokenToAsHttp2AndTrailersReachTheClient) {
+  if (access("/usr/bin/nghttp", X_OK) != 0) GTEST_SKIP() << "nghttp is not installed";
+  const std::string out = inClient({"nghttp", "-v", "-H", "end-user: jason", "-H",
+                                    "content-type: application/grpc", kUrl + "/pkg.Svc/Call"});
+  EXPECT_NE(out.find("web-v2\n"), std::string::npos) << out << lastErr_;
+  EXPECT_NE(out.find("x-request-path: /pkg.Svc/Call"), std::string::npos) << out;
+  EXPECT_NE(out.find("grpc-status: 0"), std::string::npos) << out;  // the pod's trailer
+  // An HTTP/1.1 client reaches the same HTTP/2 pods.
+  EXPECT_EQ(curl({kUrl + "/app"}), "web-v1\n") << lastErr_;
 }
 
 TEST_F(L7H2Test, GrpcRequestWithoutRouteGetsGrpcStatus) {

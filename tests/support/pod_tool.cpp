@@ -1,10 +1,12 @@
 // sluice-pod: the workload processes of the end-to-end topologies and the demo.
 //
-//   sluice-pod serve --name NAME --port P [--port P ...]
+//   sluice-pod serve --name NAME --port P [--port P ...] [--http | --h2c]
 //       Listens on [::]:P (dual stack) for TCP and UDP. Each TCP connection is answered with
 //       "NAME\n" and kept open until the peer closes it (so held connections stay live on the
 //       backend); each UDP datagram is answered with "NAME\n" to its sender. Prints "ready" once
-//       every socket is bound.
+//       every socket is bound. --http: HTTP/1.1 instead (see serve()); --h2c: HTTP/2 with prior
+//       knowledge, every stream answered 200 with body "NAME\n", X-Request-Path and a
+//       `grpc-status: 0` trailer (what a gRPC server ends a call with).
 //   sluice-pod connect --to ADDR:PORT|[ADDR6]:PORT --count N [--udp] [--hold]
 //                      [--duration-ms D] [--timeout-ms T]
 //       Makes up to N attempts (stopping early once D ms have passed, or at SIGTERM) and prints
@@ -17,6 +19,7 @@
 // It is a separate executable (not a thread of the test) because what is tested is per process: the
 // BPF hooks key on the caller's cgroup, and a netns is joined before exec.
 #include <arpa/inet.h>
+#include <nghttp2/nghttp2.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,7 +32,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <map>
+#include <memory>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,7 +56,7 @@ std::uint64_t monotonicNs() {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: sluice-pod serve --name NAME --port P [--port P ...]\n"
+               "usage: sluice-pod serve --name NAME --port P [--port P ...] [--http | --h2c]\n"
                "       sluice-pod connect --to ADDR:PORT --count N [--udp] [--hold]\n"
                "                          [--duration-ms D] [--timeout-ms T]\n");
   std::exit(2);
@@ -125,7 +131,89 @@ int bindDualStack(int type, int port) {
   return fd;
 }
 
-int serve(const std::string& name, const std::vector<int>& ports, bool http) {
+// One --h2c connection: nghttp2 frames it; each request that ends gets the pod's answer.
+class H2cConnection {
+ public:
+  H2cConnection(int fd, const std::string& reply) : fd_(fd), reply_(reply) {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, onHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecv);
+    nghttp2_session_server_new(&session_, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+  }
+  ~H2cConnection() { nghttp2_session_del(session_); }
+  H2cConnection(const H2cConnection&) = delete;
+  H2cConnection& operator=(const H2cConnection&) = delete;
+
+  // Feeds received bytes and sends what nghttp2 queued; false when the connection is done.
+  bool receive(const char* data, size_t len) {
+    if (nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len) < 0) {
+      return false;
+    }
+    for (;;) {
+      const uint8_t* out = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &out);
+      if (n <= 0) return n == 0;
+      // Answers are small: they fit in the socket buffer of a non-blocking send.
+      if (send(fd_, out, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return false;
+    }
+  }
+
+ private:
+  static int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* arg) {
+    if (frame->hd.type == NGHTTP2_HEADERS && std::string_view(reinterpret_cast<const char*>(name), namelen) == ":path") {
+      static_cast<H2cConnection*>(arg)->paths_[frame->hd.stream_id].assign(
+          reinterpret_cast<const char*>(value), valuelen);
+    }
+    return 0;
+  }
+
+  static int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* arg) {
+    auto* self = static_cast<H2cConnection*>(arg);
+    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      return 0;
+    }
+    static const std::string kStatus = ":status", k200 = "200", kType = "content-type",
+                             kText = "text/plain", kPath = "x-request-path";
+    std::string& path = self->paths_[frame->hd.stream_id];
+    nghttp2_nv nva[] = {nv(kStatus, k200), nv(kType, kText), nv(kPath, path)};
+    nghttp2_data_provider body;
+    body.source.ptr = self;
+    body.read_callback = readBody;
+    nghttp2_submit_response(session, frame->hd.stream_id, nva, 3, &body);
+    return 0;
+  }
+
+  static ssize_t readBody(nghttp2_session* session, int32_t stream, uint8_t* buf, size_t length,
+                          uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto* self = static_cast<H2cConnection*>(source->ptr);
+    size_t n = std::min(length, self->reply_.size());  // "NAME\n" fits in one frame
+    std::memcpy(buf, self->reply_.data(), n);
+    static const std::string kGrpcStatus = "grpc-status", kZero = "0";
+    nghttp2_nv trailer[] = {nv(kGrpcStatus, kZero)};
+    nghttp2_submit_trailer(session, stream, trailer, 1);
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    self->paths_.erase(stream);
+    return static_cast<ssize_t>(n);
+  }
+
+  static nghttp2_nv nv(const std::string& name, const std::string& value) {
+    return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
+  }
+
+  int fd_;
+  const std::string& reply_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, std::string> paths_;
+};
+
+int serve(const std::string& name, const std::vector<int>& ports, bool http, bool h2c) {
   const std::string reply = name + "\n";
   // --http: no greeting; every request head (GETs, no body) on a kept-alive connection gets a 200
   // whose body is the pod's name and whose X-Request-Path header is the path it was asked for (so a
@@ -137,6 +225,7 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http) {
            "\r\nContent-Length: " + std::to_string(reply.size()) + "\r\n\r\n" + reply;
   };
   std::map<int, std::string> pending;
+  std::map<int, std::unique_ptr<H2cConnection>> h2;
   struct Watched {
     int fd;
     enum Kind { Listener, Datagram, Connection } kind;
@@ -164,9 +253,12 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http) {
         int c = accept4(w.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0) continue;
         // The answer fits in an empty socket buffer, so a non-blocking send completes.
-        if (!http && send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
+        if (!http && !h2c && send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
           close(c);
           continue;
+        }
+        if (h2c) {
+          h2.emplace(c, std::make_unique<H2cConnection>(c, reply));
         }
         added.push_back({c, Watched::Connection});
       } else if (w.kind == Watched::Datagram) {
@@ -189,9 +281,11 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http) {
             send(w.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
           }
         }
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        bool h2Done = h2c && n > 0 && !h2[w.fd]->receive(buf, static_cast<size_t>(n));
+        if (h2Done || n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
           close(w.fd);
           pending.erase(w.fd);
+          h2.erase(w.fd);
           w.fd = -1;
         }
       }
@@ -351,6 +445,7 @@ int main(int argc, char** argv) {
   bool udp = false;
   bool hold = false;
   bool http = false;
+  bool h2c = false;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -373,6 +468,8 @@ int main(int argc, char** argv) {
       udp = true;
     } else if (arg == "--http") {
       http = true;
+    } else if (arg == "--h2c") {
+      h2c = true;
     } else if (arg == "--hold") {
       hold = true;
     } else {
@@ -380,7 +477,7 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
-  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports, http);
+  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports, http, h2c);
   if (mode == "connect" && !target.empty() && count > 0) {
     return runConnect(target, count, udp, hold, durationMs, timeoutMs);
   }

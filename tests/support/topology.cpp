@@ -63,9 +63,17 @@ Process& Topology::spawn(const Pod& pod, const std::vector<std::string>& argv,
   return *processes_.back();
 }
 
+void Topology::serveH2c(const Pod& pod, const std::vector<int>& ports) {
+  startServer(pod, ports, "--h2c");
+}
+
 void Topology::serve(const Pod& pod, const std::vector<int>& ports, bool http) {
+  startServer(pod, ports, http ? "--http" : "");
+}
+
+void Topology::startServer(const Pod& pod, const std::vector<int>& ports, const std::string& mode) {
   std::vector<std::string> argv = {podToolPath(), "serve", "--name", pod.name};
-  if (http) argv.push_back("--http");
+  if (!mode.empty()) argv.push_back(mode);
   for (int port : ports) {
     argv.push_back("--port");
     argv.push_back(std::to_string(port));

@@ -46,6 +46,8 @@ class Topology {
   // Starts `sluice-pod serve` in the pod, answering with the pod's name on each TCP and UDP port;
   // returns once it is listening.
   void serve(const Pod& pod, const std::vector<int>& ports, bool http = false);
+  // The same, speaking HTTP/2 with prior knowledge (sluice-pod serve --h2c).
+  void serveH2c(const Pod& pod, const std::vector<int>& ports);
 
   // Starts a process inside a pod's netns (and its cgroup for client pods); kept until teardown.
   Process& spawn(const Pod& pod, const std::vector<std::string>& argv, const std::string& logName);
@@ -54,6 +56,9 @@ class Topology {
   const std::vector<std::unique_ptr<Pod>>& pods() const { return pods_; }
 
  private:
+  // sluice-pod serve with `mode` ("", "--http" or "--h2c"); waits for its "ready".
+  void startServer(const Pod& pod, const std::vector<int>& ports, const std::string& mode);
+
   const Sandbox& sandbox_;
   std::vector<std::unique_ptr<Pod>> pods_;
   std::vector<std::unique_ptr<Process>> processes_;
