@@ -160,14 +160,12 @@ class Agent {
     mesh.clusterDomain = options_.clusterDomain;
     // Only files that changed since the last reload are parsed again.
     const auto files = cache_.refresh({options_.configDir});
+    const parse::FileCache::Generation generation = cache_.generation();
     parse::ParseOutput parsed = cache_.assemble();
     auto loaded = std::chrono::steady_clock::now();
     Diagnostics diags = std::move(parsed.diagnostics);
-    diags.append(validate::validate(parsed.snapshot, mesh));
-    // Accepted fields this data plane does not act on yet are never ignored silently.
-    diags.append(compile::unenforcedFields(parsed.snapshot));
-    // Config the kernel cannot hold is an error of its object, never truncated.
-    diags.append(compile::kernelLimits(parsed.snapshot));
+    diags.append(objectChecks(generation));
+    diags.append(validate::validateSnapshot(parsed.snapshot, mesh));
     diags.sortByPosition();
     auto validated = std::chrono::steady_clock::now();
     for (const auto& d : diags.items()) {
@@ -229,7 +227,7 @@ class Agent {
     if (anyHeld) {
       accepted.merged = serving;
     } else {
-      accepted.files = cache_.generation();  // what `serving` was assembled from
+      accepted.files = generation;  // what `serving` was assembled from
     }
     model::Snapshot normalized = validate::normalize(std::move(serving), mesh);
     auto normalizedAt = std::chrono::steady_clock::now();
@@ -304,6 +302,28 @@ class Agent {
   bool pending() const { return pendingDeletes_ > 0; }
 
  private:
+  // The checks of each object on its own, per parsed file: a file's objects never change once
+  // parsed, so only new or changed files are checked again.
+  Diagnostics objectChecks(const parse::FileCache::Generation& files) {
+    std::map<std::shared_ptr<const parse::ParseOutput>, Diagnostics> next;
+    Diagnostics out;
+    for (const auto& file : files) {
+      auto it = objectChecks_.find(file);
+      if (it == objectChecks_.end()) {
+        Diagnostics d = validate::validateObjects(file->snapshot);
+        // Accepted fields this data plane does not act on yet are never ignored silently.
+        d.append(compile::unenforcedFields(file->snapshot));
+        // Config the kernel cannot hold is an error of its object, never truncated.
+        d.append(compile::kernelLimits(file->snapshot));
+        it = objectChecks_.emplace(file, std::move(d)).first;
+      }
+      out.append(it->second);
+      next.insert(objectChecks_.extract(it));
+    }
+    objectChecks_ = std::move(next);
+    return out;
+  }
+
   const Options& options_;
   Metrics& metrics_;
   std::unique_ptr<dataplane::Datapath> datapath_;
@@ -312,6 +332,7 @@ class Agent {
   plan::DataplanePlan lastPlan_;
   std::vector<dataplane::Enrollment> lastClients_;
   parse::FileCache cache_;
+  std::map<std::shared_ptr<const parse::ParseOutput>, Diagnostics> objectChecks_;
   LastGood lastGood_;
   uint64_t rejections_ = 0;   // objects (or files) held back, counted per reload
   size_t pendingDeletes_ = 0;

@@ -244,6 +244,12 @@ Diagnostics validateSnapshot(const model::Snapshot& snapshot, const model::MeshS
 }
 
 Diagnostics validate(const model::Snapshot& snapshot, const model::MeshSettings& mesh) {
+  Diagnostics out = validateObjects(snapshot);
+  out.append(validateSnapshot(snapshot, mesh));
+  return out;
+}
+
+Diagnostics validateObjects(const model::Snapshot& snapshot) {
   Diagnostics out;
   for (const auto& svc : snapshot.services) {
     out.append(validateService(svc));
@@ -260,7 +266,6 @@ Diagnostics validate(const model::Snapshot& snapshot, const model::MeshSettings&
   for (const auto& dr : snapshot.destinationRules) {
     out.append(validateDestinationRule(dr));
   }
-  out.append(validateSnapshot(snapshot, mesh));
   return out;
 }
 

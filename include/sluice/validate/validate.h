@@ -23,7 +23,11 @@ Diagnostics validatePod(const model::Pod& pod);
 // told from "defined elsewhere". Everything here is a warning: Istio accepts each object on its own.
 Diagnostics validateSnapshot(const model::Snapshot& snapshot, const model::MeshSettings& mesh);
 
-// Every object-level check over the snapshot plus validateSnapshot().
+// Every object-level check over the snapshot: each object on its own, so the result for a set of
+// objects never changes while they do not.
+Diagnostics validateObjects(const model::Snapshot& snapshot);
+
+// validateObjects() plus validateSnapshot().
 Diagnostics validate(const model::Snapshot& snapshot, const model::MeshSettings& mesh);
 
 }  // namespace sluice::validate
