@@ -153,6 +153,28 @@ class RecordTest(unittest.TestCase):
                                             capture_output=True, text=True).stdout)
             self.assertNotIn("cpu_ms_per_gb", rec)
 
+    def test_tcp_counters_per_netns_per_op(self):
+        def snap(out_segs, delayed):
+            return ("cpu 0 0 0 0 0 0 0 0 0 0\ncgroup client 0\n"
+                    "tcp client Tcp: RtoAlgorithm ActiveOpens OutSegs RetransSegs\n"
+                    "tcp client Tcp: 1 4 %d 0\n"
+                    "tcp client TcpExt: SyncookiesSent DelayedACKs\n"
+                    "tcp client TcpExt: 0 %d\n"
+                    "tcp server Tcp: RtoAlgorithm ActiveOpens OutSegs RetransSegs\n"
+                    "tcp server Tcp: 1 0 %d 0\n" % (out_segs, delayed, out_segs))
+        with tempfile.TemporaryDirectory() as d:
+            for name, text in (("before", snap(100, 5)), ("after", snap(1100, 25))):
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+            before = record.read_snapshot(os.path.join(d, "before"))
+            after = record.read_snapshot(os.path.join(d, "after"))
+        self.assertEqual(before["tcp"]["client"]["TcpOutSegs"], 100)
+        self.assertEqual(before["tcp"]["client"]["TcpExtDelayedACKs"], 5)
+        c = record.cpu_costs(before, after, 1000)
+        self.assertEqual(c["tcp_per_op"]["client"],
+                         {"out_segs": 1.0, "retrans_segs": 0.0, "delayed_acks": 0.02, "active_opens": 0.0})
+        self.assertEqual(c["tcp_per_op"]["server"]["out_segs"], 1.0)
+
     def test_sockperf_1k_output_is_parsed_like_64b(self):
         r = record.parse_sockperf(SOCKPERF.replace("14.000", "21.500"))
         self.assertEqual(r["latency_us"]["p50"], 21.5)

@@ -2,8 +2,8 @@
 """Turns one measurement into one JSON line of results.jsonl (or, with --meta, writes meta.json).
 
 A measurement is a load generator's JSON, sockperf's text or iperf3's JSON, plus two snapshots taken around it
-(first line of /proc/stat, cgroup usage_usec and PSI cpu "some" total per cgroup, BPF
-run_time_ns/run_cnt per program).
+(first line of /proc/stat, cgroup usage_usec and PSI cpu "some" total per cgroup, the Tcp and
+TcpExt counters of each netns, BPF run_time_ns/run_cnt per program).
 """
 import argparse
 import json
@@ -17,10 +17,15 @@ import sys
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 BUSY_FIELDS = (0, 1, 2, 5, 6)  # user nice system irq softirq
 STEAL_FIELD = 7
+# Per-netns TCP counters kept per operation: a request that takes more segments than expected, or
+# waits for delayed ACKs, shows here (Nagle, split writes, retransmissions).
+TCP_COUNTERS = (("out_segs", "TcpOutSegs"), ("retrans_segs", "TcpRetransSegs"),
+                ("delayed_acks", "TcpExtDelayedACKs"), ("active_opens", "TcpActiveOpens"))
 
 
 def read_snapshot(path):
-    snap = {"cpu": [], "cgroup": {}, "cpuwait": {}, "bpf": {}}
+    snap = {"cpu": [], "cgroup": {}, "cpuwait": {}, "tcp": {}, "bpf": {}}
+    headers = {}
     with open(path) as f:
         for line in f:
             parts = line.split()
@@ -32,6 +37,14 @@ def read_snapshot(path):
                 snap["cgroup"][parts[1]] = int(parts[2])
             elif parts[0] == "cpuwait" and len(parts) == 3 and parts[2].isdigit():
                 snap["cpuwait"][parts[1]] = int(parts[2])
+            elif parts[0] == "tcp" and len(parts) > 3:
+                # /proc/net/snmp and /proc/net/netstat: a line of names, then a line of values.
+                ns, kind, fields = parts[1], parts[2], parts[3:]
+                if not all(f.lstrip("-").isdigit() for f in fields):
+                    headers[(ns, kind)] = fields
+                elif (ns, kind) in headers:
+                    snap["tcp"].setdefault(ns, {}).update(
+                        {"%s%s" % (kind[:-1], name): int(v) for name, v in zip(headers[(ns, kind)], fields)})
             elif parts[0] == "bpf" and len(parts) == 4:
                 snap["bpf"][parts[1]] = (int(parts[2]), int(parts[3]))
     return snap
@@ -58,6 +71,15 @@ def cpu_costs(before, after, ops):
     if ops:
         if wait:
             out["cpu_wait_us_per_op"] = {cg: v / ops for cg, v in wait.items()}
+        tcp = {}
+        for ns, counters in after.get("tcp", {}).items():
+            old = before.get("tcp", {}).get(ns, {})
+            per = {key: (counters[name] - old.get(name, 0)) / ops for key, name in TCP_COUNTERS
+                   if name in counters}
+            if any(per.values()):
+                tcp[ns] = per
+        if tcp:
+            out["tcp_per_op"] = tcp
         out["host_cpu_us_per_op"] = busy * TICK_US / ops
         out["cpu_us_per_op"] = sum(ours.values()) / ops
         out["cgroup_us_per_op"] = {cg: v / ops for cg, v in ours.items()}
