@@ -277,7 +277,9 @@ std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service
                                   const std::string& host, const model::ServicePort& port,
                                   const std::string& subsetName) {
   const std::string name = groupName(static_cast<uint32_t>(port.port), subsetName, host, f);
-  if (plan_.groups.count(name)) {
+  // One lookup: nothing else inserts groups until this one is placed at `slot`.
+  const auto slot = plan_.groups.lower_bound(name);
+  if (slot != plan_.groups.end() && slot->first == name) {
     return name;
   }
   const auto& rule = ruleFor(svc, host);
@@ -325,7 +327,7 @@ std::string Compiler::ensureGroup(const FrontendContext& f, const model::Service
   }
   groupInfo_[name] = GroupInfo{lb.l7Hash, policy.connectionPool && policy.connectionPool->http &&
                                               hasHttpLimits(*policy.connectionPool->http)};
-  plan_.groups.emplace(name, std::move(group));
+  plan_.groups.emplace_hint(slot, name, std::move(group));
   return name;
 }
 
@@ -582,7 +584,8 @@ plan::DataplanePlan Compiler::run() {
         fe.port = static_cast<uint16_t>(port.port);
         fe.protocol = ctx.udp ? plan::Protocol::Udp : plan::Protocol::Tcp;
         fe.service = host;
-        if (frontends.count(fe.key())) {
+        std::string key = fe.key();
+        if (frontends.count(key)) {
           continue;
         }
         Decision def = decide(ctx, {});
@@ -621,7 +624,7 @@ plan::DataplanePlan Compiler::run() {
           }
           fe.byClientClass = std::move(perClass);
         }
-        frontends.emplace(fe.key(), std::move(fe));
+        frontends.emplace(std::move(key), std::move(fe));
       }
     }
   }
