@@ -48,11 +48,45 @@ spec:
     - uri: {prefix: /app}
     route:
     - destination: {host: web, subset: v1}
+  - match:
+    - uri: {prefix: /legacy/}
+    rewrite: {uri: /v2/}
+    route:
+    - destination: {host: web, subset: v1}
+  - match:
+    - uri: {exact: /health}
+    directResponse:
+      status: 503
+      body: {string: maintenance}
+  - match:
+    - uri: {prefix: /hdr}
+    headers:
+      response:
+        set: {x-mesh: sluice}
+        remove: [x-request-path]
+    route:
+    - destination: {host: web, subset: v2}
 )";
 
 class L7Test : public L7Fixture {
  protected:
   std::string istioYaml() const override { return kIstio; }
+
+  // Raw bytes from the client pod (python3, from the setup script), so requests curl would
+  // refuse to send reach the proxy; prints the first response line and whether the proxy then closed.
+  std::string rawExchange(const std::string& request) {
+    const std::string script =
+        "import socket, sys\n"
+        "s = socket.create_connection(('" + std::string(kL7Vip) + "', 80), timeout=10)\n"
+        "s.sendall(sys.argv[1].encode().decode('unicode_escape').encode('latin-1'))\n"
+        "data = b''\n"
+        "while True:\n"
+        "    chunk = s.recv(65536)\n"
+        "    if not chunk: break\n"
+        "    data += chunk\n"
+        "print(data.split(b'\\r\\n')[0].decode(), 'closed')\n";
+    return inClient({"python3", "-c", script, request});
+  }
 };
 
 const std::string kUrl = std::string("http://") + kL7Vip;
@@ -91,6 +125,32 @@ TEST_F(L7Test, WeightedSplitPerRequestOnOneConnection) {
   // Expected v2 = 20 (sd 4.2): p = 0.001 chi-square bound, as in the L4 split.
   EXPECT_LT(chiSquare(byPod, {{"web-v1", 0.9}, {"web-v2", 0.1}}), 10.83)
       << "v1=" << byPod["web-v1"] << " v2=" << byPod["web-v2"];
+}
+
+TEST_F(L7Test, RewriteChangesThePathThePodSees) {
+  // The pod echoes the path it was asked for in X-Request-Path.
+  EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code} %header{x-request-path}",
+                  kUrl + "/legacy/items?id=7"}),
+            "200 /v2/items?id=7")
+      << lastErr_;
+}
+
+TEST_F(L7Test, DirectResponseAnswersWithoutAnUpstream) {
+  EXPECT_EQ(curl({"-w", " %{http_code}", kUrl + "/health"}), "maintenance 503") << lastErr_;
+}
+
+TEST_F(L7Test, ResponseHeadersAreSetAndRemoved) {
+  EXPECT_EQ(curl({"-w", "%header{x-mesh}|%header{x-request-path}", kUrl + "/hdr"}),
+            "web-v2\nsluice|")
+      << lastErr_;
+}
+
+TEST_F(L7Test, MalformedRequestsGet400AndTheConnectionCloses) {
+  EXPECT_EQ(rawExchange("NOT HTTP AT ALL\\r\\n\\r\\n"), "HTTP/1.1 400 Bad Request closed\n")
+      << lastErr_;
+  EXPECT_EQ(rawExchange("GET /app HTTP/1.1\\r\\nHost: web\\r\\nContent-Length: x\\r\\n\\r\\n"),
+            "HTTP/1.1 400 Bad Request closed\n")
+      << lastErr_;
 }
 
 }  // namespace
