@@ -358,7 +358,7 @@ void H2Session::openBridge(Stream& st, bool endStream) {
   st.parser.data = &st;
   bufferevent_setcb(st.bridge, onBridgeRead, nullptr, onBridgeEvent, &st);
   bufferevent_enable(st.bridge, EV_READ | EV_WRITE);
-  server_.startHttp1(pair[1], dst_, client_, clientPort_);
+  server_.startHttp1(pair[1], dst_, client_, clientPort_, true);
 
   bool hasLength = std::any_of(st.headers.begin(), st.headers.end(),
                                [](const HeaderField& h) { return h.name == "content-length"; });

@@ -387,7 +387,7 @@ void H2Upstreams::drop(Conn* conn) {
   conns_.erase(conn->key);
 }
 
-bufferevent* H2Upstreams::open(const Endpoint& endpoint) {
+bufferevent* H2Upstreams::open(const Endpoint& endpoint, bool& established) {
   using Impl = H2UpstreamsImpl;
   std::string key = endpoint.key();
   auto it = conns_.find(key);
@@ -433,10 +433,7 @@ bufferevent* H2Upstreams::open(const Endpoint& endpoint) {
   bufferevent_setcb(pair[0], Impl::onBridgeRead, nullptr, Impl::onBridgeEvent, s.get());
   bufferevent_enable(pair[0], EV_READ | EV_WRITE);
   c.streams.emplace(s.get(), std::move(s));
-  if (c.connected) {
-    // Deferred (the pair defers callbacks): the caller sets its callbacks first.
-    bufferevent_trigger_event(pair[1], BEV_EVENT_CONNECTED, 0);
-  }
+  established = c.connected;  // an event now would be lost: the caller has no callbacks yet
   return pair[1];
 }
 

@@ -23,10 +23,11 @@ class H2Upstreams {
   H2Upstreams(const H2Upstreams&) = delete;
   H2Upstreams& operator=(const H2Upstreams&) = delete;
 
-  // One exchange with `endpoint`: the returned bufferevent (the caller owns it) reports
-  // BEV_EVENT_CONNECTED once the endpoint's connection is up, BEV_EVENT_ERROR when it cannot be
-  // made, and EOF when the stream ends before a complete answer. nullptr when no pair can be made.
-  bufferevent* open(const Endpoint& endpoint);
+  // One exchange with `endpoint`: the returned bufferevent (the caller owns it) carries it. With
+  // `established` set the connection is already up and the caller may write at once; otherwise
+  // the bufferevent reports BEV_EVENT_CONNECTED once it is, or BEV_EVENT_ERROR when it cannot be
+  // made. EOF: the stream ended before a complete answer. nullptr when no pair can be made.
+  bufferevent* open(const Endpoint& endpoint, bool& established);
 
   size_t connections() const;
 

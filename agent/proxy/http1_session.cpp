@@ -219,8 +219,13 @@ http_parser_settings gResponseSettings;
 }  // namespace
 
 Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
-                           net::IpAddress client, uint16_t clientPort)
-    : server_(server), down_(bev), dst_(dst), client_(client), clientPort_(clientPort) {
+                           net::IpAddress client, uint16_t clientPort, bool clientHttp2)
+    : server_(server),
+      down_(bev),
+      dst_(dst),
+      client_(client),
+      clientPort_(clientPort),
+      clientHttp2_(clientHttp2) {
   static const bool initialized = [] {
     http_parser_settings_init(&gRequestSettings);
     gRequestSettings.on_message_begin = reqMessageBegin;
@@ -904,14 +909,19 @@ void Http1Session::connectUpstream() {
   const Endpoint& ep = ex_.decision.upstream();
   auto& counters = server_.mutableCounters();
   upConnected_ = false;
-  if (ex_.decision.cluster->http2 && !ex_.upgrade) {
-    // A stream on the endpoint's multiplexed HTTP/2 connection, spoken to as HTTP/1.1.
-    bufferevent* bev = server_.h2Upstreams().open(ep);
+  const Cluster& cluster = *ex_.decision.cluster;
+  bool http2 = cluster.useClientProtocol ? clientHttp2_ : cluster.http2;
+  if (http2 && !ex_.upgrade) {
+    // A stream on the endpoint's multiplexed HTTP/2 connection, spoken to as HTTP/1.1. On an
+    // established connection it counts as reused: a GOAWAY may have crossed it, as a pooled
+    // connection may have been closed.
+    bool established = false;
+    bufferevent* bev = server_.h2Upstreams().open(ep, established);
     if (!bev) {
       retryOrFail("connection failure");
       return;
     }
-    up_ = std::make_unique<UpstreamConn>(bev, ep.key(), false);
+    up_ = std::make_unique<UpstreamConn>(bev, ep.key(), established);
     ++counters.h2UpstreamStreams;
   } else {
     up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(ep);

@@ -37,8 +37,9 @@ class HeaderSectionScanner {
 
 class Http1Session : public Session {
  public:
+  // `clientHttp2`: `bev` is an H2Session's bridge for one stream of an HTTP/2 client.
   Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
-               net::IpAddress client, uint16_t clientPort);
+               net::IpAddress client, uint16_t clientPort, bool clientHttp2 = false);
   ~Http1Session() override;
   Http1Session(const Http1Session&) = delete;
   Http1Session& operator=(const Http1Session&) = delete;
@@ -150,6 +151,7 @@ class Http1Session : public Session {
   OriginalDestination dst_;
   net::IpAddress client_;
   uint16_t clientPort_;
+  bool clientHttp2_;
   http_parser parser_;
   http_parser respParser_;
   HeaderSectionScanner scanner_;

@@ -138,8 +138,8 @@ void ProxyServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, 
 }
 
 void ProxyServer::startHttp1(bufferevent* bev, const OriginalDestination& dst,
-                             const net::IpAddress& client, uint16_t clientPort) {
-  auto session = std::make_unique<Http1Session>(*this, bev, dst, client, clientPort);
+                             const net::IpAddress& client, uint16_t clientPort, bool clientHttp2) {
+  auto session = std::make_unique<Http1Session>(*this, bev, dst, client, clientPort, clientHttp2);
   Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));
 }

@@ -97,8 +97,9 @@ class ProxyServer {
   void retire(Session* session);
   // Starts an HTTP/1.1 session on `bev` (an accepted socket, or one end of an HTTP/2 stream's
   // bufferevent pair).
+  // `clientHttp2`: the bev carries one stream of an HTTP/2 client (for useClientProtocol).
   void startHttp1(bufferevent* bev, const OriginalDestination& dst, const net::IpAddress& client,
-                  uint16_t clientPort);
+                  uint16_t clientPort, bool clientHttp2 = false);
   // Turns a connection into HTTP/2: `bev` holds the client preface (prior knowledge) or follows a
   // 101 to an h2c upgrade, whose request becomes stream 1.
   void startH2(bufferevent* bev, const OriginalDestination& dst, const net::IpAddress& client,

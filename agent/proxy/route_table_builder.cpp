@@ -643,6 +643,32 @@ class Builder {
     return lb;
   }
 
+  // connectionPool.http for a cluster, Istio's precedence: the subset's policy over the DR's (the
+  // first with a top-level trafficPolicy), and within one, a matching port-level connectionPool
+  // over the top-level one. The mesh default (DO_NOT_UPGRADE) applies when nothing is set.
+  const model::HTTPSettings* effectiveHttpPool(const std::string& host, uint16_t port,
+                                               const model::Subset* subset) const {
+    auto fromPolicy = [port](const model::TrafficPolicy& tp) -> const model::ConnectionPoolSettings* {
+      for (const auto& pl : tp.portLevelSettings) {
+        if (pl.port && *pl.port == port && pl.connectionPool) {
+          return &*pl.connectionPool;
+        }
+      }
+      return tp.connectionPool ? &*tp.connectionPool : nullptr;
+    };
+    const model::ConnectionPoolSettings* pool =
+        subset && subset->trafficPolicy ? fromPolicy(*subset->trafficPolicy) : nullptr;
+    if (auto it = drsByHost_.find(host); !pool && it != drsByHost_.end()) {
+      for (const auto* dr : it->second) {
+        if (dr->spec.trafficPolicy) {
+          pool = fromPolicy(*dr->spec.trafficPolicy);
+          break;
+        }
+      }
+    }
+    return pool && pool->http ? &*pool->http : nullptr;
+  }
+
   // Istio's protocol.Parse on appProtocol, else on the port name's prefix up to '-', then
   // IsHTTP2(): HTTP2, GRPC and GRPCWeb (agent/compile/protocol.cpp classifies the same names).
   static bool speaksHttp2(const model::ServicePort& port) {
@@ -725,7 +751,10 @@ class Builder {
     for (auto& [key, ep] : endpoints) {
       c.endpoints.push_back(std::move(ep));
     }
-    c.http2 = sp && speaksHttp2(*sp);
+    const model::HTTPSettings* pool = effectiveHttpPool(host, port, subset);
+    c.http2 = (sp && speaksHttp2(*sp)) ||
+              (pool && pool->h2UpgradePolicy == model::H2UpgradePolicy::Upgrade);
+    c.useClientProtocol = pool && pool->useClientProtocol;
     c.counters = std::make_shared<LbCounters>(c.endpoints.size());
     applyLb(c, effectiveLb(host, port, subset));
     return c;

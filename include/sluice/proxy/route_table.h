@@ -247,9 +247,12 @@ struct Cluster {
   std::string name;  // "outbound|port|subset|host"
   std::vector<Endpoint> endpoints;  // ready endpoints, deterministic order; empty → 503 UH
   LbPolicy lb = LbPolicy::LeastRequest;
-  // The destination port speaks HTTP/2 (Istio: protocol http2, grpc or grpc-web by appProtocol or
-  // port-name prefix): the proxy talks HTTP/2 with prior knowledge to its endpoints.
+  // The proxy talks HTTP/2 with prior knowledge to the endpoints: the destination port is http2,
+  // grpc or grpc-web (appProtocol or port-name prefix), or connectionPool.http.h2UpgradePolicy is
+  // UPGRADE.
   bool http2 = false;
+  // connectionPool.http.useClientProtocol: the upstream protocol is the client's (overrides http2).
+  bool useClientProtocol = false;
   HashPolicy hash;  // with RingHash / Maglev
   // RingHash: sorted (hash, endpoint index) points. Maglev: table of endpoint indexes.
   std::vector<std::pair<uint64_t, uint32_t>> ring;

@@ -303,5 +303,53 @@ TEST_F(H2Test, Http2UpstreamConnectFailuresAreRetriedAndAnswered503) {
   EXPECT_EQ(c.retries, 4u);
 }
 
+// connectionPool.http: h2UpgradePolicy UPGRADE makes an `http` port's upstream HTTP/2;
+// useClientProtocol makes it the client's protocol. Upstream here is proxy B (it accepts both) in
+// front of the evhttp server; B's counters say which protocol reached it.
+TEST_F(H2Test, H2UpgradePolicyAndUseClientProtocolChooseTheUpstreamProtocol) {
+  for (bool useClient : {false, true}) {
+    SCOPED_TRACE(useClient ? "useClientProtocol" : "h2UpgradePolicy: UPGRADE");
+    snap_ = model::Snapshot{};
+    service("svc", kVip, 80, a_.port());
+    auto upstreamProxy = ProxyServer::create(
+        loop_.base(), "127.0.0.1:0",
+        std::make_unique<FixedResolver>(OriginalDestination{*net::IpAddress::parse(kVip), 80, 0}),
+        table());
+    ASSERT_TRUE(upstreamProxy.ok());
+    std::shared_ptr<ProxyServer> b = std::move(upstreamProxy.value());
+    snap_ = model::Snapshot{};
+    service("svc", kVip, 80, b->port());
+    model::DestinationRule dr;
+    dr.meta.name = "svc";
+    dr.meta.ns = "default";
+    dr.spec.host = "svc";
+    dr.spec.trafficPolicy = model::TrafficPolicy{};
+    dr.spec.trafficPolicy->connectionPool = model::ConnectionPoolSettings{};
+    auto& http = dr.spec.trafficPolicy->connectionPool->http.emplace();
+    if (useClient) {
+      http.useClientProtocol = true;
+    } else {
+      http.h2UpgradePolicy = model::H2UpgradePolicy::Upgrade;
+    }
+    snap_.destinationRules.push_back(dr);
+    if (!server_) {
+      startProxy();
+    } else {
+      loop_.run([&] { server_->setRouteTable(table()); });
+    }
+    EXPECT_EQ(field(curl("/h2"), "server"), "a");  // an HTTP/2 client
+    Client c(server_->port());
+    EXPECT_EQ(field(c.one(get("/h1")).body, "server"), "a");  // an HTTP/1.1 client
+    ProxyCounters bc;
+    loop_.run([&] {
+      bc = b->counters();
+      b.reset();
+    });
+    EXPECT_EQ(bc.h2Connections, 1u);
+    // UPGRADE: both requests over HTTP/2; useClientProtocol: only the HTTP/2 client's.
+    EXPECT_EQ(bc.h2Streams, useClient ? 1u : 2u);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::proxy::test
