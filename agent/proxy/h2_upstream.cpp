@@ -252,13 +252,20 @@ class H2UpstreamsImpl {
 
   // The connection is gone: exchanges waiting for it get the connect error, the others EOF.
   static void fail(Conn& c, short what) {
-    for (auto& [raw, s] : c.streams) {
-      if (!c.connected) {
-        bufferevent_trigger_event(bufferevent_pair_get_partner(s->bridge),
-                                  static_cast<short>(what | BEV_EVENT_ERROR), 0);
-      }
+    if (!c.connected) {
+      notifySessions(c, static_cast<short>(what | BEV_EVENT_ERROR));
     }
     c.owner->drop(&c);
+  }
+
+  // Runs the sessions' event callbacks (deferred: the pairs defer them). A session that already
+  // freed its end has no partner left.
+  static void notifySessions(Conn& c, short what) {
+    for (auto& [raw, s] : c.streams) {
+      if (bufferevent* session = bufferevent_pair_get_partner(s->bridge)) {
+        bufferevent_trigger_event(session, what, 0);
+      }
+    }
   }
 
   static void onConnRead(bufferevent*, void* arg) {
@@ -282,9 +289,7 @@ class H2UpstreamsImpl {
       bufferevent_set_timeouts(c->bev, nullptr, nullptr);
       int one = 1;
       setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      for (auto& [raw, s] : c->streams) {
-        bufferevent_trigger_event(bufferevent_pair_get_partner(s->bridge), BEV_EVENT_CONNECTED, 0);
-      }
+      notifySessions(*c, BEV_EVENT_CONNECTED);
       flush(*c);
       return;
     }
