@@ -402,10 +402,7 @@ Command addExplainCommand(CLI::App& root) {
   app->add_option("target", opts->target, "HOST:PORT (Service name, FQDN or VIP)")->required();
   app->add_option("request", opts->request, "an HTTP request for L7 ports: \"[METHOD] PATH\"");
   app->add_option("-H,--header", opts->headers, "a request header, \"name: value\" (repeatable)");
-  app->add_option("--cluster-domain", opts->mesh.clusterDomain, "cluster DNS suffix")
-      ->default_val(opts->mesh.clusterDomain);
-  app->add_option("--root-namespace", opts->mesh.rootNamespace, "Istio root namespace")
-      ->default_val(opts->mesh.rootNamespace);
+  addMeshOptions(*app, opts->mesh);
   return Command{app, [opts] { return runExplain(*opts); }};
 }
 

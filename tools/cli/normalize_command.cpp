@@ -50,10 +50,7 @@ Command addNormalizeCommand(CLI::App& root) {
       "normalize", "Print the validated snapshot with Istio's defaults and FQDNs filled in (JSON)");
   app->add_option("paths", opts->paths, "files or directories (*.yaml, *.yml, *.json)")
       ->required();
-  app->add_option("--cluster-domain", opts->mesh.clusterDomain, "cluster DNS suffix")
-      ->default_val(opts->mesh.clusterDomain);
-  app->add_option("--root-namespace", opts->mesh.rootNamespace, "Istio root namespace")
-      ->default_val(opts->mesh.rootNamespace);
+  addMeshOptions(*app, opts->mesh);
   return Command{app, [opts] { return runNormalize(*opts); }};
 }
 

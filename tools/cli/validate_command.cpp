@@ -53,10 +53,7 @@ Command addValidateCommand(CLI::App& root) {
                                                        {"json", OutputFormat::Json}};
   app->add_option("-o,--output", opts->format, "output format: text or json")
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
-  app->add_option("--cluster-domain", opts->mesh.clusterDomain, "cluster DNS suffix")
-      ->default_val(opts->mesh.clusterDomain);
-  app->add_option("--root-namespace", opts->mesh.rootNamespace, "Istio root namespace")
-      ->default_val(opts->mesh.rootNamespace);
+  addMeshOptions(*app, opts->mesh);
   app->add_flag("--dataplane", opts->dataplane,
                 "also warn about fields this version of Sluice accepts but does not enforce yet");
   return Command{app, [opts] { return runValidate(*opts); }};
