@@ -351,5 +351,36 @@ TEST_F(H2Test, H2UpgradePolicyAndUseClientProtocolChooseTheUpstreamProtocol) {
   }
 }
 
+// h2load: 4 connections × 16 concurrent streams, 800 requests, through proxy A (HTTP/2 both
+// sides) and proxy B (HTTP/2 downstream, HTTP/1.1 upstream) to the evhttp server. Every request
+// succeeds and A keeps one upstream connection.
+TEST_F(H2Test, ManyConcurrentStreamsThroughHttp2BothWays) {
+  if (access("/usr/bin/h2load", X_OK) != 0) GTEST_SKIP() << "h2load is not installed";
+  service("svc", kVip, 80, a_.port());
+  auto upstreamProxy = ProxyServer::create(
+      loop_.base(), "127.0.0.1:0",
+      std::make_unique<FixedResolver>(OriginalDestination{*net::IpAddress::parse(kVip), 80, 0}),
+      table());
+  ASSERT_TRUE(upstreamProxy.ok());
+  std::unique_ptr<ProxyServer> b = std::move(upstreamProxy.value());
+  snap_ = model::Snapshot{};
+  service("svc", kVip, 80, b->port());
+  snap_.services.back().spec.ports[0].name = "http2-svc";
+  snap_.endpointSlices.back().ports[0].name = "http2-svc";
+  startProxy();
+  auto [out, rc] = run("timeout 60 h2load -n 800 -c 4 -m 16 -H ':authority: svc' " + url("/load"));
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("800 succeeded, 0 failed, 0 errored"), std::string::npos) << out;
+  EXPECT_NE(out.find("status codes: 800 2xx"), std::string::npos) << out;
+  EXPECT_EQ(counters().h2UpstreamStreams, 800u);
+  ProxyCounters bc;
+  loop_.run([&] {
+    bc = b->counters();
+    b.reset();
+  });
+  EXPECT_EQ(bc.h2Connections, 1u);
+  EXPECT_EQ(bc.h2Streams, 800u);
+}
+
 }  // namespace
 }  // namespace sluice::proxy::test
