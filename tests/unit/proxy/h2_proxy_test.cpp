@@ -382,5 +382,34 @@ TEST_F(H2Test, ManyConcurrentStreamsThroughHttp2BothWays) {
   EXPECT_EQ(bc.h2Streams, 800u);
 }
 
+// A 3 MiB body each way (the echo server returns it) exceeds every window and watermark: HTTP/2
+// flow control on both legs and the bridges' backpressure must move it all.
+TEST_F(H2Test, LargeBodiesCrossBothHttp2Legs) {
+  service("svc", kVip, 80, a_.port());
+  auto upstreamProxy = ProxyServer::create(
+      loop_.base(), "127.0.0.1:0",
+      std::make_unique<FixedResolver>(OriginalDestination{*net::IpAddress::parse(kVip), 80, 0}),
+      table());
+  ASSERT_TRUE(upstreamProxy.ok());
+  std::unique_ptr<ProxyServer> b = std::move(upstreamProxy.value());
+  snap_ = model::Snapshot{};
+  service("svc", kVip, 80, b->port());
+  snap_.services.back().spec.ports[0].name = "grpc-svc";
+  snap_.endpointSlices.back().ports[0].name = "grpc-svc";
+  startProxy();
+  char path[] = "/tmp/sluice-h2-body-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string body(3 << 20, 'x');
+  body.back() = 'y';
+  ASSERT_EQ(write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+  ::close(fd);
+  std::string out = curl("/big", std::string("--data-binary @") + path);
+  unlink(path);
+  EXPECT_EQ(lastLine(out), "2 200");
+  EXPECT_EQ(field(out, "body"), body);
+  loop_.run([&] { b.reset(); });
+}
+
 }  // namespace
 }  // namespace sluice::proxy::test
