@@ -411,5 +411,30 @@ TEST_F(H2Test, LargeBodiesCrossBothHttp2Legs) {
   loop_.run([&] { b.reset(); });
 }
 
+// Clients that leave while their streams wait (an injected delay, then the upstream exchange):
+// the bridged sessions end with them and the proxy keeps serving.
+TEST_F(H2Test, ClientsLeavingMidStreamLeaveTheProxyServing) {
+  twoBackends();
+  auto& slow = route();
+  slow.match.emplace_back();
+  slow.match[0].uri = StringMatch{K::Prefix, "/slow"};
+  slow.route = {to("a")};
+  slow.fault = model::HTTPFaultInjection{};
+  slow.fault->delay = model::FaultDelay{};
+  slow.fault->delay->fixedDelay = std::chrono::milliseconds(300);
+  slow.fault->delay->percentage = 100.0;
+  auto& rest = route();
+  rest.route = {to("b")};
+  startProxy();
+  auto [out, rc] = run("curl -s --max-time 0.1 --http2-prior-knowledge -H 'Host: svc' " +
+                       url("/slow/1") + " " + url("/slow/2"));
+  EXPECT_NE(rc, 0) << out;  // curl gave up (timeout)
+  // nghttp killed while its three streams wait.
+  run("timeout 0.1 nghttp -H ':authority: svc' " + url("/slow/3") + " " + url("/slow/4") + " " +
+      url("/slow/5"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the delays expire
+  EXPECT_EQ(field(curl("/fast"), "server"), "b");
+}
+
 }  // namespace
 }  // namespace sluice::proxy::test
