@@ -221,7 +221,7 @@ class H2UpstreamsImpl {
       bufferevent_disable(s->bridge, EV_READ);
       nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
     } else {
-      c.streams.erase(s);
+      erase(c, s);
     }
     flush(c);
   }
@@ -251,6 +251,16 @@ class H2UpstreamsImpl {
   }
 
   // The connection is gone: exchanges waiting for it get the connect error, the others EOF.
+  // The last stream gone, the connection idles: a read timeout (nothing is expected then) ends
+  // it after the idle timeout; open() clears it.
+  static void erase(Conn& c, Stream* s) {
+    c.streams.erase(s);
+    if (c.streams.empty() && c.connected) {
+      timeval idle{c.owner->idleTimeoutSeconds_, 0};
+      bufferevent_set_timeouts(c.bev, &idle, nullptr);
+    }
+  }
+
   static void fail(Conn& c, short what) {
     if (!c.connected) {
       notifySessions(c, static_cast<short>(what | BEV_EVENT_ERROR));
@@ -370,7 +380,7 @@ class H2UpstreamsImpl {
   static int onStreamClose(nghttp2_session* session, int32_t id, uint32_t, void*) {
     auto* s = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, id));
     if (s && s->orphan) {
-      s->conn->streams.erase(s);
+      erase(*s->conn, s);
     } else if (s) {
       s->closed = true;
       if (!s->answered) {
@@ -381,8 +391,10 @@ class H2UpstreamsImpl {
   }
 };
 
-H2Upstreams::H2Upstreams(event_base* base, int connectTimeoutSeconds)
-    : base_(base), connectTimeoutSeconds_(connectTimeoutSeconds) {}
+H2Upstreams::H2Upstreams(event_base* base, int connectTimeoutSeconds, int idleTimeoutSeconds)
+    : base_(base),
+      connectTimeoutSeconds_(connectTimeoutSeconds),
+      idleTimeoutSeconds_(idleTimeoutSeconds) {}
 
 H2Upstreams::~H2Upstreams() { conns_.clear(); }
 
@@ -426,6 +438,9 @@ bufferevent* H2Upstreams::open(const Endpoint& endpoint, bool& established) {
     it = conns_.emplace(key, std::move(c)).first;
   }
   Conn& c = *it->second;
+  if (c.connected) {
+    bufferevent_set_timeouts(c.bev, nullptr, nullptr);  // busy again: no idle timeout
+  }
   bufferevent* pair[2];
   if (bufferevent_pair_new(base_, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, pair) != 0) {
     return nullptr;

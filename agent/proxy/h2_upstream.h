@@ -18,7 +18,8 @@ namespace sluice::proxy {
 
 class H2Upstreams {
  public:
-  H2Upstreams(event_base* base, int connectTimeoutSeconds);
+  // A connection without streams for idleTimeoutSeconds is closed (as idle pooled HTTP/1.1 ones).
+  H2Upstreams(event_base* base, int connectTimeoutSeconds, int idleTimeoutSeconds);
   ~H2Upstreams();
   H2Upstreams(const H2Upstreams&) = delete;
   H2Upstreams& operator=(const H2Upstreams&) = delete;
@@ -39,6 +40,7 @@ class H2Upstreams {
 
   event_base* base_;
   int connectTimeoutSeconds_;
+  int idleTimeoutSeconds_;
   std::unordered_map<std::string, std::unique_ptr<Conn>> conns_;
 };
 

@@ -27,7 +27,8 @@ ProxyServer::ProxyServer(event_base* base, std::unique_ptr<OriginalDstResolver> 
       router_(std::random_device{}()),
       pool_(std::make_unique<UpstreamPool>(base, options.maxIdlePerEndpoint,
                                            options.upstreamIdleTimeoutSeconds)),
-      h2Upstreams_(std::make_unique<H2Upstreams>(base, options.connectTimeoutSeconds)),
+      h2Upstreams_(std::make_unique<H2Upstreams>(base, options.connectTimeoutSeconds,
+                                                 options.upstreamIdleTimeoutSeconds)),
       idRng_(std::random_device{}()) {}
 
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(

@@ -2,6 +2,7 @@
 // prior knowledge or by h2c upgrade to the proxy, whose streams take the same request path as
 // HTTP/1.1 requests to the evhttp upstreams of proxy_fixture.h.
 #include "h2_session.h"
+#include "h2_upstream.h"
 #include "proxy_fixture.h"
 
 #include <chrono>
@@ -434,6 +435,32 @@ TEST_F(H2Test, ClientsLeavingMidStreamLeaveTheProxyServing) {
       url("/slow/5"));
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the delays expire
   EXPECT_EQ(field(curl("/fast"), "server"), "b");
+}
+
+// An HTTP/2 upstream connection without streams closes after the upstream idle timeout.
+TEST_F(H2Test, IdleHttp2UpstreamConnectionsClose) {
+  service("svc", kVip, 80, a_.port());
+  auto upstreamProxy = ProxyServer::create(
+      loop_.base(), "127.0.0.1:0",
+      std::make_unique<FixedResolver>(OriginalDestination{*net::IpAddress::parse(kVip), 80, 0}),
+      table());
+  ASSERT_TRUE(upstreamProxy.ok());
+  std::unique_ptr<ProxyServer> b = std::move(upstreamProxy.value());
+  snap_ = model::Snapshot{};
+  service("svc", kVip, 80, b->port());
+  snap_.services.back().spec.ports[0].name = "http2-svc";
+  snap_.endpointSlices.back().ports[0].name = "http2-svc";
+  options_.upstreamIdleTimeoutSeconds = 1;
+  startProxy();
+  EXPECT_EQ(field(curl("/one"), "server"), "a");
+  size_t open = 0;
+  loop_.run([&] { open = server_->h2Upstreams().connections(); });
+  EXPECT_EQ(open, 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  loop_.run([&] { open = server_->h2Upstreams().connections(); });
+  EXPECT_EQ(open, 0u);
+  EXPECT_EQ(field(curl("/two"), "server"), "a");  // a new connection
+  loop_.run([&] { b.reset(); });
 }
 
 }  // namespace
