@@ -1,5 +1,6 @@
 #include "h2_session.h"
 
+#include "h2_fields.h"
 #include "proxy_server.h"
 
 #include <event2/buffer.h>
@@ -44,19 +45,6 @@ struct H2Session::Stream {
 };
 
 namespace {
-
-// Headers that describe one HTTP/1.1 connection and are never sent on an HTTP/2 stream
-// (RFC 9113 §8.2.2); the HTTP/1.1 side frames the body itself.
-bool isConnectionSpecific(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade" || name == "te" || name == "trailer";
-}
-
-nghttp2_nv nv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 http_parser_settings gBridgeSettings;
 
@@ -435,10 +423,10 @@ void H2Session::submitResponse(Stream& st) {
   std::vector<nghttp2_nv> nva;
   nva.reserve(st.respHeaders.size() + 1);
   static const std::string kStatus = ":status";
-  nva.push_back(nv(kStatus, status));
+  nva.push_back(h2Field(kStatus, status));
   for (const auto& h : st.respHeaders) {
     if (!isConnectionSpecific(h.name)) {
-      nva.push_back(nv(h.name, h.value));
+      nva.push_back(h2Field(h.name, h.value));
     }
   }
   unsigned code = st.parser.status_code;
@@ -476,7 +464,7 @@ ssize_t H2Session::readResponseBody(nghttp2_session* session, int32_t streamId, 
       std::vector<nghttp2_nv> nva;
       for (const auto& h : st->respTrailers) {
         if (!isConnectionSpecific(h.name)) {
-          nva.push_back(nv(h.name, h.value));
+          nva.push_back(h2Field(h.name, h.value));
         }
       }
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;

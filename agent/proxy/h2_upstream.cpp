@@ -1,5 +1,6 @@
 #include "h2_upstream.h"
 
+#include "h2_fields.h"
 #include "original_dst.h"
 
 #include <event2/buffer.h>
@@ -60,18 +61,6 @@ struct H2Upstreams::Conn {
 };
 
 namespace {
-
-bool isHopByHop(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade" || name == "te" || name == "trailer" ||
-         name == "http2-settings" || name == "host";
-}
-
-nghttp2_nv nv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 void appendFields(std::string& out, const HeaderList& fields) {
   for (const auto& h : fields) {
@@ -155,17 +144,18 @@ class H2UpstreamsImpl {
         authority = h.value;
       }
     }
-    std::vector<nghttp2_nv> nva = {nv(kMethod, method), nv(kScheme, kHttp),
-                                   nv(kAuthority, authority), nv(kPath, s.url)};
+    std::vector<nghttp2_nv> nva = {h2Field(kMethod, method), h2Field(kScheme, kHttp),
+                                   h2Field(kAuthority, authority), h2Field(kPath, s.url)};
     bool grpc = false;
     for (const auto& h : s.headers) {
-      if (!isHopByHop(h.name)) {
-        nva.push_back(nv(h.name, h.value));
+      if (!isConnectionSpecific(h.name) && h.name != "host") {  // host became :authority
+        nva.push_back(h2Field(h.name, h.value));
         grpc = grpc || (h.name == "content-type" && h.value.starts_with("application/grpc"));
       }
     }
     if (grpc) {
-      nva.push_back(nv(kTe, kTrailers));  // gRPC servers require it (the HTTP/1.1 leg dropped it)
+      // gRPC servers require it; the HTTP/1.1 leg dropped it as hop-by-hop.
+      nva.push_back(h2Field(kTe, kTrailers));
     }
     nghttp2_data_provider provider;
     provider.source.ptr = &s;
