@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -1158,8 +1159,17 @@ int Http1Session::respHeadersComplete(http_parser* p) {
     return 0;  // interim responses are not relayed (the proxy answered Expect itself)
   }
   auto& ex = s->ex_;
-  if (ex.requestDone && s->canRetry() &&
-      ex.decision.route->retry.retriableStatus(status)) {
+  const RetryPolicy& retry = ex.decision.route->retry;
+  // Envoy's gRPC retry conditions look at grpc-status in the response head (a trailers-only
+  // answer); trailers after a body are never retried.
+  bool grpcRetriable = false;
+  if (auto grpcStatus = headerValue(ex.respHeaders, "grpc-status")) {
+    unsigned code = 0;
+    const char* end = grpcStatus->data() + grpcStatus->size();
+    auto parsed = std::from_chars(grpcStatus->data(), end, code);
+    grpcRetriable = parsed.ec == std::errc{} && parsed.ptr == end && retry.retriableGrpcStatus(code);
+  }
+  if (ex.requestDone && s->canRetry() && (retry.retriableStatus(status) || grpcRetriable)) {
     ex.retryPending = true;  // feedUpstream drops this answer and tries again
     http_parser_pause(p, 1);
     return 0;

@@ -34,6 +34,10 @@ std::optional<CompiledStringMatch> CompiledStringMatch::create(Kind kind, std::s
   return m;
 }
 
+bool RetryPolicy::retriableGrpcStatus(unsigned code) const {
+  return std::find(grpcStatuses.begin(), grpcStatuses.end(), code) != grpcStatuses.end();
+}
+
 bool RetryPolicy::retriableStatus(unsigned status) const {
   if (on5xx && status >= 500 && status <= 599) return true;
   if (gatewayError && (status == 502 || status == 503 || status == 504)) return true;

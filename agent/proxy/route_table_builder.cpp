@@ -411,6 +411,7 @@ class Builder {
     out.numRetries = in.attempts > 0 ? static_cast<uint32_t>(in.attempts) : 0;
     if (in.retryOn && !in.retryOn->empty()) {
       out.connectFailure = false;
+      out.grpcStatuses.clear();
       std::string_view s = *in.retryOn;
       while (!s.empty()) {
         size_t comma = s.find(',');
@@ -428,11 +429,21 @@ class Builder {
           out.connectFailure = true;
         } else if (tok == "retriable-4xx") {
           out.retriable4xx = true;
+        } else if (tok == "cancelled") {
+          out.grpcStatuses.push_back(1);
+        } else if (tok == "deadline-exceeded") {
+          out.grpcStatuses.push_back(4);
+        } else if (tok == "resource-exhausted") {
+          out.grpcStatuses.push_back(8);
+        } else if (tok == "internal") {
+          out.grpcStatuses.push_back(13);
+        } else if (tok == "unavailable") {
+          out.grpcStatuses.push_back(14);
         } else if (!tok.empty() && tok.size() <= 3 &&
                    tok.find_first_not_of("0123456789") == std::string_view::npos) {
           out.statuses.push_back(static_cast<uint16_t>(std::stoi(std::string(tok))));
         }
-        // refused-stream, unavailable, cancelled, ...: HTTP/2 and gRPC conditions, never met here.
+        // refused-stream and the rest: not distinguished (a refused stream is a reset).
       }
     }
     if (in.backoff && in.backoff->count() > 0) {

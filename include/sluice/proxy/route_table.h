@@ -170,11 +170,16 @@ struct RetryPolicy {
   bool gatewayError = false;
   bool retriable4xx = false;
   std::vector<uint16_t> statuses;  // retriable-status-codes (bare codes in retryOn)
+  // gRPC retryOn (cancelled 1, deadline-exceeded 4, resource-exhausted 8, internal 13,
+  // unavailable 14), matched on a response head's grpc-status as Envoy does. Istio's default
+  // retryOn has cancelled and unavailable.
+  std::vector<uint8_t> grpcStatuses = {1, 14};
   std::chrono::milliseconds backoffBase{25};
   std::chrono::milliseconds perTryTimeout{0};  // zero: none
   bool previousHosts = true;
 
   bool retriableStatus(unsigned status) const;
+  bool retriableGrpcStatus(unsigned code) const;
 };
 
 struct Route {

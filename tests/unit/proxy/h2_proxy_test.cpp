@@ -93,6 +93,57 @@ class TrailerServer {
   std::vector<std::thread> workers_;
 };
 
+// An HTTP/1.1 upstream whose first answer is a trailers-only gRPC UNAVAILABLE and whose later
+// answers succeed.
+class FlakyGrpcServer {
+ public:
+  FlakyGrpcServer() {
+    fd_ = listenLoopback(port_);
+    thread_ = std::thread([this] {
+      for (int answered = 0;; ) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        std::string in;
+        char buf[4096];
+        while (true) {
+          if (size_t end = in.find("\r\n\r\n"); end != std::string::npos) {
+            in.erase(0, end + 4);
+            std::string_view reply =
+                answered++ == 0
+                    ? "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 14\r\n"
+                      "content-length: 0\r\n\r\n"
+                    : "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 0\r\n"
+                      "content-length: 2\r\n\r\nok";
+            if (write(c, reply.data(), reply.size()) < 0) {
+              break;
+            }
+            continue;
+          }
+          ssize_t n = read(c, buf, sizeof(buf));
+          if (n <= 0) {
+            break;
+          }
+          in.append(buf, static_cast<size_t>(n));
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~FlakyGrpcServer() {
+    shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  uint16_t port_;
+  std::thread thread_;
+};
+
 class H2Test : public ProxyTest {
  protected:
   std::string url(const std::string& path) {
@@ -461,6 +512,19 @@ TEST_F(H2Test, IdleHttp2UpstreamConnectionsClose) {
   EXPECT_EQ(open, 0u);
   EXPECT_EQ(field(curl("/two"), "server"), "a");  // a new connection
   loop_.run([&] { b.reset(); });
+}
+
+// Istio's default retryOn includes `unavailable`: a trailers-only grpc-status 14 is retried and
+// the client sees only the second answer.
+TEST_F(H2Test, GrpcUnavailableIsRetriedUnderTheDefaultPolicy) {
+  FlakyGrpcServer flaky;
+  service("svc", kVip, 80, flaky.port());
+  startProxy();
+  auto [out, rc] = run("nghttp -v -H ':authority: svc' -H 'content-type: application/grpc' " +
+                       url("/pkg.Svc/Call"));
+  EXPECT_NE(out.find("grpc-status: 0"), std::string::npos) << out;
+  EXPECT_EQ(out.find("grpc-status: 14"), std::string::npos) << out;
+  EXPECT_EQ(counters().retries, 1u);
 }
 
 }  // namespace
