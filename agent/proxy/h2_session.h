@@ -3,9 +3,9 @@
 // Each stream is bridged to its own Http1Session over an in-process bufferevent pair: the stream's
 // request is written to it as HTTP/1.1 and the answer is read back and re-framed as HTTP/2. So every
 // request, whatever the client spoke, takes the one request path in http1_session.cpp (routing,
-// rewrites, header ops, retries, timeouts, faults, mirrors, CORS, local replies) and the upstream
-// is spoken to as HTTP/1.1. Costs of the bridge: one extra serialization per request, and HTTP/1.1's
-// limits on the upstream leg (no trailers; see docs/proxy.md).
+// rewrites, header ops, retries, timeouts, faults, mirrors, CORS, local replies), whose upstream
+// leg is HTTP/1.1 or HTTP/2 by the destination port (h2_upstream.h). Response trailers cross the
+// bridge as chunked trailers. Cost: one extra serialization and parse per request.
 #include "original_dst.h"
 #include "router.h"
 #include "session.h"
