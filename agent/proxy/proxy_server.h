@@ -1,7 +1,8 @@
 #pragma once
 // The node proxy's front end: one listener on one libevent loop (one worker thread), per connection
 // an Http1Session that parses with http-parser, routes each request through the current RouteTable
-// and forwards it over a pooled keep-alive upstream connection. A connection that opens with the
+// and forwards it over a pooled keep-alive upstream connection (or, for HTTP/2 destination ports,
+// a stream of the endpoint's multiplexed HTTP/2 connection). A connection that opens with the
 // HTTP/2 client preface, or upgrades to h2c, becomes an H2Session whose streams are each bridged to
 // an Http1Session (h2_session.h).
 //
