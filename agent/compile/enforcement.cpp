@@ -30,12 +30,14 @@ class Reporter {
 };
 
 void checkHttpRoute(Reporter& report, const model::HTTPRoute& route, const std::string& path) {
-  if (route.fault && route.fault->abort && route.fault->abort->grpcStatus) {
-    report(path + ".fault.abort.grpcStatus", "gRPC aborts (the proxy speaks HTTP/1.1 only)");
-  }
   if (route.retries && route.retries->retryRemoteLocalities.value_or(false)) {
     report(path + ".retries.retryRemoteLocalities", "locality-aware retries");
   }
+}
+
+bool hasHttpLimits(const model::HTTPSettings& http) {
+  return http.http1MaxPendingRequests || http.http2MaxRequests || http.maxRequestsPerConnection ||
+         http.maxRetries || http.idleTimeout || http.maxConcurrentStreams || http.http2KeepAlive;
 }
 
 void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::string& path) {
@@ -65,8 +67,9 @@ void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::str
   }
   if (p.connectionPool) {
     const auto& pool = *p.connectionPool;
-    if (pool.http) {
-      report(path + ".connectionPool.http", "HTTP connection-pool limits");
+    if (pool.http && hasHttpLimits(*pool.http)) {
+      report(path + ".connectionPool.http",
+             "HTTP connection-pool limits (h2UpgradePolicy and useClientProtocol are enforced)");
     }
     if (pool.tcp && (pool.tcp->connectTimeout || pool.tcp->tcpKeepalive ||
                      pool.tcp->maxConnectionDuration || pool.tcp->idleTimeout)) {

@@ -33,8 +33,7 @@ TEST(Enforcement, ReportsAcceptedButUnenforcedVirtualServiceFields) {
   vs.spec.tls = {sni};
   s.virtualServices.push_back(vs);
   EXPECT_EQ(fields(unenforcedFields(s)),
-            (std::vector<std::string>{"spec.http[1].fault.abort.grpcStatus",
-                                      "spec.http[1].retries.retryRemoteLocalities", "spec.tls"}));
+            (std::vector<std::string>{"spec.http[1].retries.retryRemoteLocalities", "spec.tls"}));
 }
 
 TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
@@ -48,6 +47,9 @@ TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
   p.connectionPool = model::ConnectionPoolSettings{};
   p.connectionPool->tcp = model::TCPSettings{};
   p.connectionPool->tcp->maxConnections = 10;
+  p.connectionPool->http = model::HTTPSettings{};
+  p.connectionPool->http->h2UpgradePolicy = model::H2UpgradePolicy::Upgrade;
+  p.connectionPool->http->useClientProtocol = true;
   dr.spec.trafficPolicy = p;
   s.destinationRules.push_back(dr);
   model::VirtualService vs;
@@ -58,6 +60,9 @@ TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
   r.mirror = model::Destination{};
   r.mirror->host = "shadow";
   r.corsPolicy = model::CorsPolicy{};
+  r.fault = model::HTTPFaultInjection{};
+  r.fault->abort = model::FaultAbort{};
+  r.fault->abort->grpcStatus = "UNAVAILABLE";
   vs.spec.http = {r};
   s.virtualServices.push_back(vs);
   EXPECT_TRUE(unenforcedFields(s).empty());
