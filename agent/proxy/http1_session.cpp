@@ -4,6 +4,8 @@
 #include "h2_upstream.h"
 #include "proxy_server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -254,6 +256,7 @@ Http1Session::Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestin
   faultTimer_ = evtimer_new(server_.base(), onFaultDelay, this);
   retryTimer_ = evtimer_new(server_.base(), onRetryTimer, this);
   perTryTimer_ = evtimer_new(server_.base(), onPerTryTimeout, this);
+  lingerTimer_ = evtimer_new(server_.base(), onLingerTimeout, this);
   bufferevent_setcb(down_, onDownRead, onDownWrite, onDownEvent, this);
   bufferevent_setwatermark(down_, EV_WRITE, server_.options().highWatermark / 2, 0);
   bufferevent_enable(down_, EV_READ | EV_WRITE);
@@ -271,6 +274,7 @@ Http1Session::~Http1Session() {
   event_free(faultTimer_);
   event_free(retryTimer_);
   event_free(perTryTimer_);
+  event_free(lingerTimer_);
   if (down_) {
     bufferevent_free(down_);
   }
@@ -281,6 +285,11 @@ Http1Session::~Http1Session() {
 void Http1Session::onDownRead(bufferevent*, void* arg) {
   auto* s = static_cast<Http1Session*>(arg);
   if (s->closed_) {
+    return;
+  }
+  if (s->lingering_) {
+    evbuffer* in = bufferevent_get_input(s->down_);
+    evbuffer_drain(in, evbuffer_get_length(in));
     return;
   }
   if (s->tunnel_) {
@@ -299,7 +308,7 @@ void Http1Session::onDownWrite(bufferevent*, void* arg) {
   }
   if (s->closing_) {
     if (evbuffer_get_length(bufferevent_get_output(s->down_)) == 0) {
-      s->close();
+      s->lingerThenClose();
     }
     return;
   }
@@ -1369,8 +1378,30 @@ void Http1Session::closeAfterFlush() {
   bufferevent_disable(down_, EV_READ);
   bufferevent_setwatermark(down_, EV_WRITE, 0, 0);
   if (evbuffer_get_length(bufferevent_get_output(down_)) == 0) {
-    close();
+    lingerThenClose();
   }
+}
+
+// Closing a socket with unread input makes the kernel answer with a reset, which can destroy the
+// response just sent (a 400 or 431 before the client finished writing). So, as Envoy's delayed
+// close does: shut the write side (the client reads the response, then EOF), drop whatever still
+// arrives, and close on the client's EOF or after 1 s.
+void Http1Session::lingerThenClose() {
+  const evutil_socket_t fd = bufferevent_getfd(down_);
+  if (lingering_ || fd < 0) {  // a bridged HTTP/2 stream has no socket: its EOF is enough
+    close();
+    return;
+  }
+  lingering_ = true;
+  ::shutdown(fd, SHUT_WR);
+  const timeval oneSecond{1, 0};
+  evtimer_add(lingerTimer_, &oneSecond);
+  bufferevent_enable(down_, EV_READ);
+  onDownRead(down_, this);  // input that arrived before the shutdown is dropped too
+}
+
+void Http1Session::onLingerTimeout(evutil_socket_t, short, void* arg) {
+  static_cast<Http1Session*>(arg)->close();
 }
 
 void Http1Session::close() {
@@ -1382,6 +1413,7 @@ void Http1Session::close() {
   evtimer_del(faultTimer_);
   evtimer_del(retryTimer_);
   evtimer_del(perTryTimer_);
+  evtimer_del(lingerTimer_);
   if (down_) {  // null once handed to an H2Session
     bufferevent_disable(down_, EV_READ | EV_WRITE);
     // On a bridged HTTP/2 stream's bufferevent pair this is the EOF its H2Session waits for; a

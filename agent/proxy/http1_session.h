@@ -138,6 +138,8 @@ class Http1Session : public Session {
   void startTunnel();
   void closeAfterFlush();
   void close();
+  void lingerThenClose();
+  static void onLingerTimeout(evutil_socket_t, short, void* arg);
   evbuffer* upstreamSink();
   void sendMirrors();
   bool canRetry() const;
@@ -161,6 +163,7 @@ class Http1Session : public Session {
   bool waitingResponse_ = false;  // parser paused at a request's end until its response completes
   bool tunnel_ = false;
   bool closing_ = false;
+  bool lingering_ = false;  // response sent and write side shut: reading and dropping the rest
   bool closed_ = false;
   Exchange ex_;
   std::unique_ptr<UpstreamConn> up_;
@@ -168,6 +171,7 @@ class Http1Session : public Session {
   event* perTryTimer_;  // the current attempt's perTryTimeout
   event* retryTimer_;  // backoff before the next attempt
   event* faultTimer_;  // the current exchange's injected delay
+  event* lingerTimer_;  // bounds lingerThenClose()
   bool upConnected_ = false;
 };
 

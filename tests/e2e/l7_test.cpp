@@ -145,11 +145,17 @@ TEST_F(L7Test, ResponseHeadersAreSetAndRemoved) {
       << lastErr_;
 }
 
-TEST_F(L7Test, MalformedRequestsGet400AndTheConnectionCloses) {
+TEST_F(L7Test, MalformedOrOversizedRequestsAreAnsweredThenClosed) {
   EXPECT_EQ(rawExchange("NOT HTTP AT ALL\\r\\n\\r\\n"), "HTTP/1.1 400 Bad Request closed\n")
       << lastErr_;
   EXPECT_EQ(rawExchange("GET /app HTTP/1.1\\r\\nHost: web\\r\\nContent-Length: x\\r\\n\\r\\n"),
             "HTTP/1.1 400 Bad Request closed\n")
+      << lastErr_;
+  // Answered before the client finished sending: the proxy must not reset the connection and so
+  // destroy its own answer (it shuts its write side and drains, as Envoy's delayed close does).
+  const std::string hugeHeader = "GET /app HTTP/1.1\\r\\nHost: web\\r\\nX-Big: " +
+                                 std::string(100 * 1024, 'a') + "\\r\\n\\r\\n";
+  EXPECT_EQ(rawExchange(hugeHeader), "HTTP/1.1 431 Request Header Fields Too Large closed\n")
       << lastErr_;
 }
 
