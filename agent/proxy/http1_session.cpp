@@ -708,7 +708,7 @@ void Http1Session::onPerTryTimeout(evutil_socket_t, short, void* arg) {
     return;
   }
   const RetryPolicy& p = s->ex_.decision.route->retry;
-  if ((p.on5xx || p.gatewayError || p.retriableStatus(504)) && s->canRetry()) {
+  if ((p.on5xx || p.gatewayError || p.retriableStatus(504)) && s->takeRetry()) {
     s->scheduleRetry();
     return;
   }
@@ -739,7 +739,7 @@ void Http1Session::act() {
       return;
     case Decision::Kind::Redirect:
       ++counters.redirects;
-      localReply(ex_.decision.status, "", false, ex_.decision.location);
+      localReply(ex_.decision.status, "", false, {HeaderField{"location", ex_.decision.location}});
       return;
     case Decision::Kind::DirectResponse:
       ++counters.directResponses;
@@ -833,6 +833,24 @@ bool Http1Session::canRetry() const {
          (ex_.bodyBytesSent == 0 || !ex_.bodyCopyOverflow);
 }
 
+// canRetry(), and the cluster's max_retries has room: the retry holds a share of it until its
+// attempt answers or the next retry is decided (Envoy's resetRetry). Over the limit the failure
+// stands as if the retries were used up (Envoy: upstream_rq_retry_overflow, no retry).
+bool Http1Session::takeRetry() {
+  if (!canRetry()) {
+    return false;
+  }
+  ex_.retrySlot = CircuitSlot();
+  const Cluster& cluster = *ex_.decision.cluster;
+  ClusterCircuit& circuit = server_.circuits().of(cluster.name);
+  if (circuit.retries >= cluster.limits.maxRetries) {
+    ++server_.mutableCounters().upstreamRqRetryOverflow;
+    return false;
+  }
+  ex_.retrySlot = CircuitSlot(server_.circuits(), circuit.retries);
+  return true;
+}
+
 // Drops the current attempt and starts the next after a jittered exponential backoff (Envoy: a
 // random delay in [0, base·2^(n-1)], capped at 10× base), on another endpoint when previous hosts
 // are avoided. The route timer keeps running: it covers every attempt.
@@ -840,6 +858,7 @@ void Http1Session::scheduleRetry() {
   auto& ex = ex_;
   up_.reset();
   upConnected_ = false;
+  ex.pendingSlot = CircuitSlot();
   evtimer_del(perTryTimer_);
   ++ex.attempts;
   ++server_.mutableCounters().retries;
@@ -876,6 +895,7 @@ void Http1Session::onRetryTimer(evutil_socket_t, short, void* arg) {
   s->respParser_.data = s;
   s->startPerTryTimer();
   s->connectUpstream();
+  s->continueAfterLocalReply();
 }
 
 // Mirrors go out once the whole request is known (head built, body complete): Envoy's shadow
@@ -915,13 +935,23 @@ evbuffer* Http1Session::upstreamSink() {
   return upConnected_ ? bufferevent_get_output(up_->bev()) : ex_.pendingBody;
 }
 
+bool Http1Session::upstreamHttp2() const {
+  const Cluster& cluster = *ex_.decision.cluster;
+  return (cluster.useClientProtocol ? clientHttp2_ : cluster.http2) && !ex_.upgrade;
+}
+
+// Envoy's connection pool under the cluster's circuit breakers: an idle connection is used at once;
+// otherwise the request is pending (max_pending_requests, or 503 UO) until a connection is up, and
+// a new connection needs room under max_connections, except that an endpoint with no connection
+// in the cluster always gets one (Envoy, so a request never waits with nothing to wait for).
+// Without room the request waits in the queue of its cluster and endpoint until a connection is
+// parked or closed (or the route timeout ends it).
 void Http1Session::connectUpstream() {
   const Endpoint& ep = ex_.decision.upstream();
   auto& counters = server_.mutableCounters();
   upConnected_ = false;
   const Cluster& cluster = *ex_.decision.cluster;
-  bool http2 = cluster.useClientProtocol ? clientHttp2_ : cluster.http2;
-  if (http2 && !ex_.upgrade) {
+  if (upstreamHttp2()) {
     // A stream on the endpoint's multiplexed HTTP/2 connection, spoken to as HTTP/1.1. On an
     // established connection it counts as reused: a GOAWAY may have crossed it, as a pooled
     // connection may have been closed.
@@ -934,17 +964,36 @@ void Http1Session::connectUpstream() {
     up_ = std::make_unique<UpstreamConn>(bev, ep.key(), established);
     ++counters.h2UpstreamStreams;
   } else {
-    up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(ep);
-  }
-  if (up_ && up_->reused()) {
-    ++counters.upstreamConnectionsReused;
-  } else if (!up_) {
-    up_ = server_.pool().connect(ep, server_.options().connectTimeoutSeconds);
+    const std::string key = UpstreamPool::poolKey(cluster, ep);
+    up_ = ex_.upgrade ? nullptr : server_.pool().takeIdle(key);
     if (!up_) {
-      retryOrFail("connection failure");
-      return;
+      CircuitBreakers& circuits = server_.circuits();
+      ClusterCircuit& circuit = circuits.of(cluster.name);
+      if (!ex_.pendingSlot) {
+        if (circuit.pending >= cluster.limits.maxPendingRequests) {
+          overflow();
+          return;
+        }
+        ex_.pendingSlot = CircuitSlot(circuits, circuit.pending);
+      }
+      uint32_t& endpointConnections = circuit.connectionsByEndpoint[key];
+      if (circuit.connections >= cluster.limits.maxConnections && endpointConnections > 0) {
+        ++counters.upstreamCxOverflow;
+        ex_.waitTicket = circuits.wait(key, *this, resuming_);
+        return;
+      }
+      up_ = server_.pool().connect(ep, key, server_.options().connectTimeoutSeconds);
+      if (!up_) {
+        retryOrFail("connection failure");
+        return;
+      }
+      up_->holdConnection(CircuitSlot(circuits, circuit.connections),
+                          CircuitSlot(circuits, endpointConnections));
+      ++counters.upstreamConnectionsOpened;
     }
-    ++counters.upstreamConnectionsOpened;
+  }
+  if (up_->reused()) {
+    ++counters.upstreamConnectionsReused;
   }
   bufferevent_setcb(up_->bev(), onUpRead, onUpWrite, onUpEvent, this);
   bufferevent_setwatermark(up_->bev(), EV_WRITE, server_.options().highWatermark / 2, 0);
@@ -954,7 +1003,49 @@ void Http1Session::connectUpstream() {
   }
 }
 
+// A waiting request's turn (CircuitBreakers pops it before calling).
+bool Http1Session::resumeUpstream() {
+  ex_.waitTicket = WaitTicket();
+  if (closed_ || closing_ || ex_.responseDone || !ex_.routed) {
+    return true;
+  }
+  resuming_ = true;
+  connectUpstream();
+  resuming_ = false;
+  const bool waitsAgain = static_cast<bool>(ex_.waitTicket);
+  continueAfterLocalReply();
+  return !waitsAgain;
+}
+
+// Envoy's answer when a circuit breaker is full (response flag UO): 503 at once, never retried.
+void Http1Session::overflow() {
+  ++server_.mutableCounters().upstreamRqPendingOverflow;
+  localReply(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+             false, {HeaderField{"x-envoy-overloaded", "true"}});
+}
+
+// From an event callback, after the exchange may have been answered locally: finish it and go on
+// with what the client sent next (inside feed() the loop does this itself).
+void Http1Session::continueAfterLocalReply() {
+  if (ex_.responseDone && !closing_ && !closed_) {
+    feed();
+  }
+}
+
 void Http1Session::onUpstreamConnected() {
+  // The request leaves the pending queue and counts against max_requests (Envoy checks that when
+  // a request is attached to a ready connection).
+  ex_.pendingSlot = CircuitSlot();
+  const Cluster& cluster = *ex_.decision.cluster;
+  ClusterCircuit& circuit = server_.circuits().of(cluster.name);
+  if (circuit.requests >= cluster.limits.maxRequests) {
+    if (!upstreamHttp2()) {
+      server_.pool().putIdle(std::move(up_));  // unused: another request may have it
+    }
+    overflow();
+    return;
+  }
+  up_->attach(CircuitSlot(server_.circuits(), circuit.requests));
   upConnected_ = true;
   bufferevent_set_timeouts(up_->bev(), nullptr, nullptr);
   evbuffer* out = bufferevent_get_output(up_->bev());
@@ -970,7 +1061,8 @@ void Http1Session::retryOrFail(const char* reason) {
   up_.reset();
   upConnected_ = false;
   Decision& d = ex_.decision;
-  if (d.route->retry.connectFailure && canRetry()) {
+  ex_.pendingSlot = CircuitSlot();
+  if (d.route->retry.connectFailure && takeRetry()) {
     scheduleRetry();
     return;
   }
@@ -1008,6 +1100,7 @@ void Http1Session::onUpEvent(bufferevent*, short what, void* arg) {
   }
   if (what & BEV_EVENT_CONNECTED) {
     s->onUpstreamConnected();
+    s->continueAfterLocalReply();
     return;
   }
   if (s->tunnel_) {
@@ -1048,7 +1141,7 @@ void Http1Session::upstreamClosed() {
     return;
   }
   up_.reset();
-  if (!ex_.responseStarted && ex_.decision.route->retry.reset && canRetry()) {
+  if (!ex_.responseStarted && ex_.decision.route->retry.reset && takeRetry()) {
     scheduleRetry();
     return;
   }
@@ -1117,6 +1210,11 @@ void Http1Session::feedUpstream() {
     }
     bool reusable = http_should_keep_alive(&respParser_) && ex_.requestDone &&
                     evbuffer_get_length(in) == 0;
+    const uint32_t perConnection = ex_.decision.cluster->limits.maxRequestsPerConnection;
+    if (reusable && perConnection > 0 && up_->requests() >= perConnection) {
+      reusable = false;  // maxRequestsPerConnection: this connection has served its share
+      ++server_.mutableCounters().upstreamCxMaxRequests;
+    }
     if (reusable) {
       server_.pool().putIdle(std::move(up_));
     } else {
@@ -1178,7 +1276,7 @@ int Http1Session::respHeadersComplete(http_parser* p) {
     auto parsed = std::from_chars(grpcStatus->data(), end, code);
     grpcRetriable = parsed.ec == std::errc{} && parsed.ptr == end && retry.retriableGrpcStatus(code);
   }
-  if (ex.requestDone && s->canRetry() && (retry.retriableStatus(status) || grpcRetriable)) {
+  if (ex.requestDone && (retry.retriableStatus(status) || grpcRetriable) && s->takeRetry()) {
     ex.retryPending = true;  // feedUpstream drops this answer and tries again
     http_parser_pause(p, 1);
     return 0;
@@ -1190,6 +1288,7 @@ int Http1Session::respHeadersComplete(http_parser* p) {
 void Http1Session::writeResponseHead() {
   auto& ex = ex_;
   evtimer_del(perTryTimer_);
+  ex.retrySlot = CircuitSlot();  // the retried attempt answered
   unsigned status = respParser_.status_code;
   ex.responseStarted = true;
   HeaderList headers = std::move(ex.respHeaders);
@@ -1309,11 +1408,11 @@ bool Http1Session::finishExchange() {
 }
 
 void Http1Session::localReply(uint16_t status, std::string_view body, bool close,
-                              const std::string& location) {
-  HeaderList headers;
-  if (!location.empty()) {
-    headers.push_back(HeaderField{"location", location});
-  }
+                              HeaderList extra) {
+  HeaderList headers = std::move(extra);
+  // A local answer ends any wait for an upstream connection.
+  ex_.waitTicket = WaitTicket();
+  ex_.pendingSlot = CircuitSlot();
   unsigned httpStatus = status;
   if (ex_.grpc) {
     // Envoy answers a gRPC client in gRPC form: 200 with the status in grpc-status and the text in

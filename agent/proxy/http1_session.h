@@ -3,7 +3,9 @@
 // the parser pauses at the end of each request until its response is complete, so pipelined requests
 // are answered in order. A request body streams to the upstream as it arrives; the response streams
 // back re-framed for the client. An Upgrade that the upstream accepts (101) turns both connections
-// into a byte tunnel.
+// into a byte tunnel. Upstream connections obey the cluster's circuit breakers (circuit_breaker.h):
+// a request that finds no idle connection and no room for a new one waits in the cluster's queue.
+#include "circuit_breaker.h"
 #include "original_dst.h"
 #include "router.h"
 #include "session.h"
@@ -35,7 +37,7 @@ class HeaderSectionScanner {
   size_t lines_ = 0;  // complete non-empty lines seen (the request line is the first)
 };
 
-class Http1Session : public Session {
+class Http1Session : public Session, public CircuitWaiter {
  public:
   // `clientHttp2`: `bev` is an H2Session's bridge for one stream of an HTTP/2 client.
   Http1Session(ProxyServer& server, bufferevent* bev, OriginalDestination dst,
@@ -43,6 +45,8 @@ class Http1Session : public Session {
   ~Http1Session() override;
   Http1Session(const Http1Session&) = delete;
   Http1Session& operator=(const Http1Session&) = delete;
+
+  bool resumeUpstream() override;
 
  private:
   // One request/response exchange.
@@ -83,6 +87,11 @@ class Http1Session : public Session {
     bool bodyCopyOverflow = false;  // body beyond kBodyCopyLimit: not mirrored
     bool mirrored = false;
     bool retryPending = false;  // a retriable status arrived: drop the answer, try again
+    // Circuit breakers: waiting for a connection (max_pending_requests) and its place in the
+    // queue; the retry in progress (max_retries).
+    CircuitSlot pendingSlot;
+    WaitTicket waitTicket;
+    CircuitSlot retrySlot;
     // response
     HeaderList respHeaders;
     HeaderList respTrailers;  // of a chunked response, relayed when the client's is chunked too
@@ -133,8 +142,9 @@ class Http1Session : public Session {
   void writeResponseHead();
   // Ends the current exchange; false when the connection is closing instead of continuing.
   bool finishExchange();
-  void localReply(uint16_t status, std::string_view body, bool close,
-                  const std::string& location = {});
+  void localReply(uint16_t status, std::string_view body, bool close, HeaderList extra = {});
+  void overflow();
+  void continueAfterLocalReply();
   void startTunnel();
   void closeAfterFlush();
   void close();
@@ -143,6 +153,8 @@ class Http1Session : public Session {
   evbuffer* upstreamSink();
   void sendMirrors();
   bool canRetry() const;
+  bool takeRetry();
+  bool upstreamHttp2() const;
   void scheduleRetry();
   static void onRetryTimer(evutil_socket_t, short, void* arg);
   void startPerTryTimer();
@@ -173,6 +185,7 @@ class Http1Session : public Session {
   event* faultTimer_;  // the current exchange's injected delay
   event* lingerTimer_;  // bounds lingerThenClose()
   bool upConnected_ = false;
+  bool resuming_ = false;  // resumeUpstream(): a request that waits again keeps its place
 };
 
 }  // namespace sluice::proxy

@@ -25,6 +25,7 @@ ProxyServer::ProxyServer(event_base* base, std::unique_ptr<OriginalDstResolver> 
       table_(std::move(table)),
       options_(options),
       router_(std::random_device{}()),
+      circuits_(base),
       pool_(std::make_unique<UpstreamPool>(base, options.maxIdlePerEndpoint,
                                            options.upstreamIdleTimeoutSeconds)),
       h2Upstreams_(std::make_unique<H2Upstreams>(base, options.connectTimeoutSeconds,

@@ -11,6 +11,7 @@
 #include <sluice/proxy/route_table.h>
 #include <sluice/result.h>
 
+#include "circuit_breaker.h"
 #include "original_dst.h"
 #include "router.h"
 #include "session.h"
@@ -57,6 +58,12 @@ struct ProxyCounters {
   uint64_t h2Connections = 0;  // prior knowledge or h2c upgrade
   uint64_t h2Streams = 0;
   uint64_t h2UpstreamStreams = 0;  // exchanges sent to an HTTP/2 upstream
+  // Circuit breakers (Envoy's cluster stats of the same names). A request refused because the
+  // pending queue (max_pending_requests) or max_requests is full: 503 UO.
+  uint64_t upstreamRqPendingOverflow = 0;
+  uint64_t upstreamCxOverflow = 0;       // max_connections reached: the request had to wait
+  uint64_t upstreamRqRetryOverflow = 0;  // max_retries reached: the retry was not made
+  uint64_t upstreamCxMaxRequests = 0;    // closed after maxRequestsPerConnection requests
 };
 
 struct ProxyOptions {
@@ -91,6 +98,7 @@ class ProxyServer {
   Router& router() { return router_; }
   std::string newRequestId();  // UUIDv4 for x-request-id
   UpstreamPool& pool() { return *pool_; }
+  CircuitBreakers& circuits() { return circuits_; }
   H2Upstreams& h2Upstreams() { return *h2Upstreams_; }
   ProxyCounters& mutableCounters() { return counters_; }
   const ProxyOptions& options() const { return options_; }
@@ -121,6 +129,7 @@ class ProxyServer {
   std::atomic<RouteTablePtr> table_;
   ProxyOptions options_;
   Router router_;
+  CircuitBreakers circuits_;  // before the pool and the sessions, whose slots point into it
   std::unique_ptr<UpstreamPool> pool_;
   std::unique_ptr<H2Upstreams> h2Upstreams_;
   evconnlistener* listener_ = nullptr;

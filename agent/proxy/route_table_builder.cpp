@@ -654,11 +654,12 @@ class Builder {
     return lb;
   }
 
-  // connectionPool.http for a cluster, Istio's precedence: the subset's policy over the DR's (the
+  // connectionPool for a cluster, Istio's precedence: the subset's policy over the DR's (the
   // first with a top-level trafficPolicy), and within one, a matching port-level connectionPool
-  // over the top-level one. The mesh default (DO_NOT_UPGRADE) applies when nothing is set.
-  const model::HTTPSettings* effectiveHttpPool(const std::string& host, uint16_t port,
-                                               const model::Subset* subset) const {
+  // over the top-level one; the block is taken whole. Null: Istio's defaults (DO_NOT_UPGRADE, no
+  // limits).
+  const model::ConnectionPoolSettings* effectivePool(const std::string& host, uint16_t port,
+                                                     const model::Subset* subset) const {
     auto fromPolicy = [port](const model::TrafficPolicy& tp) -> const model::ConnectionPoolSettings* {
       for (const auto& pl : tp.portLevelSettings) {
         if (pl.port && *pl.port == port && pl.connectionPool) {
@@ -677,7 +678,27 @@ class Builder {
         }
       }
     }
-    return pool && pool->http ? &*pool->http : nullptr;
+    return pool;
+  }
+
+  // Istio's applyConnectionPool: a limit is set only when above 0.
+  static CircuitLimits circuitLimits(const model::ConnectionPoolSettings* pool) {
+    CircuitLimits limits;
+    auto set = [](const std::optional<int32_t>& value, uint32_t& limit) {
+      if (value && *value > 0) {
+        limit = static_cast<uint32_t>(*value);
+      }
+    };
+    if (pool && pool->tcp) {
+      set(pool->tcp->maxConnections, limits.maxConnections);
+    }
+    if (pool && pool->http) {
+      set(pool->http->http1MaxPendingRequests, limits.maxPendingRequests);
+      set(pool->http->http2MaxRequests, limits.maxRequests);
+      set(pool->http->maxRetries, limits.maxRetries);
+      set(pool->http->maxRequestsPerConnection, limits.maxRequestsPerConnection);
+    }
+    return limits;
   }
 
   // Istio's protocol.Parse on appProtocol, else on the port name's prefix up to '-', then
@@ -762,10 +783,12 @@ class Builder {
     for (auto& [key, ep] : endpoints) {
       c.endpoints.push_back(std::move(ep));
     }
-    const model::HTTPSettings* pool = effectiveHttpPool(host, port, subset);
+    const model::ConnectionPoolSettings* pool = effectivePool(host, port, subset);
+    const model::HTTPSettings* http = pool && pool->http ? &*pool->http : nullptr;
     c.http2 = (sp && speaksHttp2(*sp)) ||
-              (pool && pool->h2UpgradePolicy == model::H2UpgradePolicy::Upgrade);
-    c.useClientProtocol = pool && pool->useClientProtocol;
+              (http && http->h2UpgradePolicy == model::H2UpgradePolicy::Upgrade);
+    c.useClientProtocol = http && http->useClientProtocol;
+    c.limits = circuitLimits(pool);
     c.counters = std::make_shared<LbCounters>(c.endpoints.size());
     applyLb(c, effectiveLb(host, port, subset));
     return c;

@@ -9,8 +9,8 @@
 
 namespace sluice::proxy {
 
-std::unique_ptr<UpstreamConn> UpstreamPool::takeIdle(const Endpoint& endpoint) {
-  auto it = idle_.find(endpoint.key());
+std::unique_ptr<UpstreamConn> UpstreamPool::takeIdle(const std::string& key) {
+  auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) {
     return nullptr;
   }
@@ -25,12 +25,13 @@ std::unique_ptr<UpstreamConn> UpstreamPool::takeIdle(const Endpoint& endpoint) {
 }
 
 std::unique_ptr<UpstreamConn> UpstreamPool::connect(const Endpoint& endpoint,
+                                                    const std::string& key,
                                                     int connectTimeoutSeconds) {
   bufferevent* bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
   if (!bev) {
     return nullptr;
   }
-  auto conn = std::make_unique<UpstreamConn>(bev, endpoint.key(), false);
+  auto conn = std::make_unique<UpstreamConn>(bev, key, false);
   sockaddr_storage sa;
   socklen_t len = toSockaddr(endpoint.ip, endpoint.port, sa);
   timeval tv{connectTimeoutSeconds, 0};
@@ -46,6 +47,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::connect(const Endpoint& endpoint,
 }
 
 void UpstreamPool::putIdle(std::unique_ptr<UpstreamConn> conn) {
+  conn->request_ = CircuitSlot();
   auto& list = idle_[conn->key()];
   if (list.size() >= maxIdle_) {
     return;  // conn is closed on return

@@ -1,8 +1,11 @@
 #pragma once
-// Upstream connections and the keep-alive pool: idle HTTP/1.1 connections per endpoint ("ip:port"),
-// reused before a new connect(). An idle connection that becomes readable (the server closed it or
-// sent something unasked) or idles past the timeout is dropped.
+// Upstream connections and the keep-alive pool: idle HTTP/1.1 connections per pool key (cluster and
+// endpoint, as Envoy keeps a pool per host of each cluster), reused before a new connect(). An idle
+// connection that becomes readable (the server closed it or sent something unasked) or idles past
+// the timeout is dropped. A connection holds its share of the cluster's circuit breakers.
 #include <sluice/proxy/route_table.h>
+
+#include "circuit_breaker.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -33,12 +36,30 @@ class UpstreamConn {
   bufferevent* bev() const { return bev_; }
   const std::string& key() const { return key_; }
   bool reused() const { return reused_; }  // came from the pool: may have been closed meanwhile
+  uint32_t requests() const { return requests_; }  // exchanges attached so far
+
+  // The connection counts against its cluster's max_connections for as long as it exists.
+  void holdConnection(CircuitSlot cluster, CircuitSlot endpoint) {
+    connection_ = std::move(cluster);
+    endpointConnection_ = std::move(endpoint);
+  }
+  // An exchange starts on this connection: it holds `request` (max_requests) until the exchange
+  // ends with the connection or the connection is parked.
+  void attach(CircuitSlot request) {
+    request_ = std::move(request);
+    ++requests_;
+  }
 
  private:
   friend class UpstreamPool;
   bufferevent* bev_;
   std::string key_;
   bool reused_;
+  uint32_t requests_ = 0;
+  // Given back after the destructor closed the socket; a waiting request may then connect.
+  CircuitSlot connection_;
+  CircuitSlot endpointConnection_;
+  CircuitSlot request_;
 };
 
 class UpstreamPool {
@@ -46,15 +67,21 @@ class UpstreamPool {
   UpstreamPool(event_base* base, size_t maxIdlePerEndpoint, int idleTimeoutSeconds)
       : base_(base), maxIdle_(maxIdlePerEndpoint), idleTimeoutSeconds_(idleTimeoutSeconds) {}
 
-  // An idle connection to `endpoint`, or nullptr.
-  std::unique_ptr<UpstreamConn> takeIdle(const Endpoint& endpoint);
-  // A new connection being established (the caller sets callbacks and waits for CONNECTED), or
-  // nullptr when the socket cannot even be created.
-  std::unique_ptr<UpstreamConn> connect(const Endpoint& endpoint, int connectTimeoutSeconds);
-  // Parks a connection that finished a response cleanly.
+  // An idle connection of `key` (poolKey()), or nullptr.
+  std::unique_ptr<UpstreamConn> takeIdle(const std::string& key);
+  // A new connection to `endpoint`, pooled under `key`, being established (the caller sets
+  // callbacks and waits for CONNECTED), or nullptr when the socket cannot even be created.
+  std::unique_ptr<UpstreamConn> connect(const Endpoint& endpoint, const std::string& key,
+                                        int connectTimeoutSeconds);
+  // Parks a connection that finished a response cleanly; its request slot is given back.
   void putIdle(std::unique_ptr<UpstreamConn> conn);
 
   size_t idleCount() const;
+
+  // Connections are pooled per cluster and endpoint.
+  static std::string poolKey(const Cluster& cluster, const Endpoint& endpoint) {
+    return cluster.name + " " + endpoint.key();
+  }
 
  private:
   struct Idle {

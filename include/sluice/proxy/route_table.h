@@ -248,6 +248,17 @@ struct LbCounters {
   std::unique_ptr<std::atomic<uint32_t>[]> active;     // LEAST_REQUEST: requests in flight
 };
 
+// DestinationRule connectionPool limits of one cluster, as Istio emits them for Envoy: the cluster's
+// circuit breakers (default priority) and max_requests_per_connection. Istio only sets a threshold
+// for a value above 0, so unset and 0 both leave Envoy's 2^32-1, i.e. no limit.
+struct CircuitLimits {
+  uint32_t maxConnections = UINT32_MAX;      // tcp.maxConnections → max_connections
+  uint32_t maxPendingRequests = UINT32_MAX;  // http.http1MaxPendingRequests → max_pending_requests
+  uint32_t maxRequests = UINT32_MAX;         // http.http2MaxRequests → max_requests
+  uint32_t maxRetries = UINT32_MAX;          // http.maxRetries → max_retries
+  uint32_t maxRequestsPerConnection = 0;     // http.maxRequestsPerConnection; 0: unlimited
+};
+
 struct Cluster {
   std::string name;  // "outbound|port|subset|host"
   std::vector<Endpoint> endpoints;  // ready endpoints, deterministic order; empty → 503 UH
@@ -258,6 +269,7 @@ struct Cluster {
   bool http2 = false;
   // connectionPool.http.useClientProtocol: the upstream protocol is the client's (overrides http2).
   bool useClientProtocol = false;
+  CircuitLimits limits;
   HashPolicy hash;  // with RingHash / Maglev
   // RingHash: sorted (hash, endpoint index) points. Maglev: table of endpoint indexes.
   std::vector<std::pair<uint64_t, uint32_t>> ring;

@@ -4,6 +4,8 @@
 // that knows no client), and real client sockets and curl.
 #include "proxy_fixture.h"
 
+#include <condition_variable>
+
 namespace sluice::proxy::test {
 namespace {
 
@@ -659,6 +661,261 @@ TEST_F(ProxyTest, MalformedRequestsAreRejected) {
     EXPECT_TRUE(c.closedByPeer()) << m.what;
   }
   EXPECT_EQ(a_.connections(), 0u);  // nothing malformed reached the upstream
+}
+
+// ------------------------------------------------------------------ circuit breaking
+
+// Keeps every request waiting until the test opens the gate, then answers each 200 "ok" on a kept
+// alive connection. Counts connections and request heads.
+class GatedServer {
+ public:
+  GatedServer() {
+    fd_ = listenLoopback(port_);
+    acceptor_ = std::thread([this] {
+      for (;;) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          return;  // shut down
+        }
+        std::lock_guard lock(mu_);
+        conns_.push_back(c);
+        threads_.emplace_back([this, c] { serve(c); });
+      }
+    });
+  }
+  ~GatedServer() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+      for (int c : conns_) shutdown(c, SHUT_RDWR);
+    }
+    gate_.notify_all();
+    shutdown(fd_, SHUT_RDWR);
+    acceptor_.join();
+    for (auto& t : threads_) t.join();
+    for (int c : conns_) ::close(c);
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    gate_.notify_all();
+  }
+  size_t connections() {
+    std::lock_guard lock(mu_);
+    return conns_.size();
+  }
+  size_t requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void serve(int c) {
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      size_t end;
+      while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof(buf));
+        if (n <= 0) {
+          return;
+        }
+        in.append(buf, static_cast<size_t>(n));
+      }
+      in.erase(0, end + 4);
+      std::unique_lock lock(mu_);
+      ++requests_;
+      gate_.wait(lock, [this] { return open_; });
+      lock.unlock();
+      static constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      if (write(c, kOk.data(), kOk.size()) < 0) {
+        return;
+      }
+    }
+  }
+
+  int fd_;
+  uint16_t port_;
+  std::mutex mu_;
+  std::condition_variable gate_;
+  bool open_ = false;
+  size_t requests_ = 0;
+  std::vector<int> conns_;
+  std::thread acceptor_;
+  std::vector<std::thread> threads_;
+};
+
+// Polls `done` for up to 5 s.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+model::DestinationRule poolRule(const std::string& host, model::ConnectionPoolSettings pool) {
+  model::DestinationRule dr;
+  dr.meta.name = host;
+  dr.meta.ns = "default";
+  dr.spec.host = host;
+  dr.spec.trafficPolicy = model::TrafficPolicy{};
+  dr.spec.trafficPolicy->connectionPool = std::move(pool);
+  return dr;
+}
+
+constexpr char kOverflowBody[] =
+    "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+
+// Istio's circuit-breaking task in miniature: maxConnections 1, http1MaxPendingRequests 1. The
+// first request holds the only connection, the second waits for it, the third overflows: 503 UO
+// at once, with x-envoy-overloaded, and it is not retried even under retryOn 5xx.
+TEST_F(ProxyTest, MaxConnectionsAndPendingRequestsOverflowWith503) {
+  GatedServer up;
+  service("svc", kVip, 80, up.port());
+  model::ConnectionPoolSettings pool;
+  pool.tcp.emplace().maxConnections = 1;
+  pool.http.emplace().http1MaxPendingRequests = 1;
+  snap_.destinationRules.push_back(poolRule("svc", pool));
+  auto& r = route();
+  r.retries = model::HTTPRetry{};
+  r.retries->attempts = 2;
+  r.retries->retryOn = "5xx,reset,connect-failure";
+  r.route = {to("svc")};
+  startProxy();
+  Client first(server_->port());
+  first.send(get("/1"));
+  ASSERT_TRUE(eventually([&] { return up.requests() == 1; }));
+  Client second(server_->port());
+  second.send(get("/2"));
+  ASSERT_TRUE(eventually([&] { return counters().upstreamCxOverflow >= 1; }));
+  Client third(server_->port());
+  auto overflowed = third.one(get("/3"));
+  EXPECT_EQ(overflowed.status, 503);
+  EXPECT_EQ(overflowed.header("x-envoy-overloaded"), "true");
+  EXPECT_EQ(overflowed.body, kOverflowBody);
+  up.open();
+  auto a = first.read(1);
+  auto b = second.read(1);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].status, 200);
+  EXPECT_EQ(b[0].status, 200);  // it got the connection the first one gave back
+  EXPECT_EQ(b[0].header("x-envoy-overloaded"), "");
+  EXPECT_EQ(up.connections(), 1u);
+  EXPECT_EQ(up.requests(), 2u);
+  auto k = counters();
+  EXPECT_EQ(k.upstreamRqPendingOverflow, 1u);
+  EXPECT_EQ(k.retries, 0u);
+  EXPECT_EQ(third.one(get("/4")).status, 200);  // the client connection stays usable
+}
+
+// A request waiting for a connection is bounded only by its route timeout (504), and leaves the
+// queue then: the next request still gets the connection once it is free.
+TEST_F(ProxyTest, PendingRequestEndsWithTheRouteTimeout) {
+  GatedServer up;
+  service("svc", kVip, 80, up.port());
+  model::ConnectionPoolSettings pool;
+  pool.tcp.emplace().maxConnections = 1;
+  snap_.destinationRules.push_back(poolRule("svc", pool));
+  auto& timed = route();
+  timed.match.emplace_back();
+  timed.match[0].uri = StringMatch{K::Prefix, "/t"};
+  timed.timeout = std::chrono::milliseconds(200);
+  timed.route = {to("svc")};
+  route().route = {to("svc")};  // same cluster, no timeout
+  startProxy();
+  Client first(server_->port());
+  first.send(get("/1"));
+  ASSERT_TRUE(eventually([&] { return up.requests() == 1; }));
+  Client second(server_->port());
+  auto timedOut = second.one(get("/t2"));
+  EXPECT_EQ(timedOut.status, 504);
+  EXPECT_EQ(counters().upstreamCxOverflow, 1u);
+  up.open();
+  auto a = first.read(1);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].status, 200);
+  EXPECT_EQ(second.one(get("/3")).status, 200);
+  EXPECT_EQ(up.connections(), 1u);
+}
+
+// http2MaxRequests (Envoy max_requests) caps requests in flight to the cluster whatever the
+// upstream protocol; the request over it is refused once it would start on a connection.
+TEST_F(ProxyTest, MaxRequestsOverflowWith503) {
+  GatedServer up;
+  service("svc", kVip, 80, up.port());
+  model::ConnectionPoolSettings pool;
+  pool.http.emplace().http2MaxRequests = 1;
+  snap_.destinationRules.push_back(poolRule("svc", pool));
+  route().route = {to("svc")};
+  startProxy();
+  Client first(server_->port());
+  first.send(get("/1"));
+  ASSERT_TRUE(eventually([&] { return up.requests() == 1; }));
+  Client second(server_->port());
+  auto overflowed = second.one(get("/2"));
+  EXPECT_EQ(overflowed.status, 503);
+  EXPECT_EQ(overflowed.header("x-envoy-overloaded"), "true");
+  EXPECT_EQ(overflowed.body, kOverflowBody);
+  up.open();
+  auto a = first.read(1);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].status, 200);
+  EXPECT_EQ(second.one(get("/3")).status, 200);  // the request count went back down
+  EXPECT_EQ(up.requests(), 2u);
+  EXPECT_EQ(counters().upstreamRqPendingOverflow, 1u);
+}
+
+TEST_F(ProxyTest, MaxRequestsPerConnectionClosesUpstreamConnections) {
+  service("svc", kVip, 80, a_.port());
+  model::ConnectionPoolSettings pool;
+  pool.http.emplace().maxRequestsPerConnection = 1;
+  snap_.destinationRules.push_back(poolRule("svc", pool));
+  route().route = {to("svc")};
+  startProxy();
+  Client c(server_->port());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.one(get("/")).status, 200);
+  }
+  EXPECT_TRUE(eventually([&] { return a_.connections() == 3; })) << a_.connections();
+  auto k = counters();
+  EXPECT_EQ(k.upstreamCxMaxRequests, 3u);
+  EXPECT_EQ(k.upstreamConnectionsReused, 0u);
+}
+
+// maxRetries 1: while one request's retry is in flight, another request's retriable answer is
+// relayed as it is (Envoy: upstream_rq_retry_overflow, no retry, no x-envoy-overloaded).
+TEST_F(ProxyTest, MaxRetriesOverflowRelaysTheAnswer) {
+  ScriptedServer up({503, 0, 503});  // the first retry hangs
+  service("svc", kVip, 80, up.port());
+  model::ConnectionPoolSettings pool;
+  pool.http.emplace().maxRetries = 1;
+  snap_.destinationRules.push_back(poolRule("svc", pool));
+  auto& r = route();
+  r.retries = model::HTTPRetry{};
+  r.retries->attempts = 2;
+  r.retries->retryOn = "5xx";
+  r.retries->backoff = std::chrono::milliseconds(1);
+  r.route = {to("svc")};
+  startProxy();
+  Client first(server_->port());
+  first.send(get("/1"));
+  ASSERT_TRUE(eventually([&] { return up.requests().size() == 2; }));
+  Client second(server_->port());
+  auto relayed = second.one(get("/2"));
+  EXPECT_EQ(relayed.status, 503);
+  EXPECT_EQ(relayed.body, "attempt 3");
+  EXPECT_EQ(relayed.header("x-envoy-overloaded"), "");
+  auto k = counters();
+  EXPECT_EQ(k.retries, 1u);
+  EXPECT_EQ(k.upstreamRqRetryOverflow, 1u);
 }
 
 }  // namespace

@@ -856,6 +856,51 @@ TEST(LoadBalancer, PolicyPrecedenceSubsetPortLevelFirst) {
   EXPECT_EQ(f.send("/", {}, "10.96.0.1", 81).cluster->lb, LbPolicy::LeastRequest);
 }
 
+// connectionPool limits follow the same block precedence as the LB policy; a limit of 0 is unset
+// (Istio emits a threshold only above 0).
+TEST(LoadBalancer, ConnectionPoolLimitsFollowBlockPrecedence) {
+  Fixture f;
+  f.service("svc", "10.96.0.1", {{"http", 80, 8080}, {"admin", 81, 8081}});
+  f.pod("svc", "a", "10.0.1.1", {{"v", "1"}});
+  auto& dr = f.destinationRule("svc");
+  model::TrafficPolicy top;
+  top.connectionPool = model::ConnectionPoolSettings{};
+  top.connectionPool->tcp = model::TCPSettings{};
+  top.connectionPool->tcp->maxConnections = 5;
+  auto& http = top.connectionPool->http.emplace();
+  http.http1MaxPendingRequests = 3;
+  http.http2MaxRequests = 7;
+  http.maxRetries = 0;
+  model::PortTrafficPolicy p81;
+  p81.port = 81;  // replaces the whole block: nothing from the top level's pool
+  p81.connectionPool = model::ConnectionPoolSettings{};
+  p81.connectionPool->http.emplace().maxRequestsPerConnection = 1;
+  top.portLevelSettings = {p81};
+  dr.spec.trafficPolicy = top;
+  model::TrafficPolicy subsetPolicy;
+  subsetPolicy.connectionPool = model::ConnectionPoolSettings{};
+  subsetPolicy.connectionPool->http.emplace().maxRetries = 2;
+  dr.spec.subsets = {{"v1", {{"v", "1"}}, subsetPolicy}};
+  auto& r = f.route("svc");
+  r.match = {m([](auto& x) { x.uri = sm(K::Prefix, "/s"); })};
+  r.route = {dest("svc", 0, "v1")};
+  f.route("svc").route = {dest("svc")};
+  f.build();
+  const CircuitLimits top80 = f.send("/").cluster->limits;
+  EXPECT_EQ(top80.maxConnections, 5u);
+  EXPECT_EQ(top80.maxPendingRequests, 3u);
+  EXPECT_EQ(top80.maxRequests, 7u);
+  EXPECT_EQ(top80.maxRetries, UINT32_MAX);  // 0: unset
+  EXPECT_EQ(top80.maxRequestsPerConnection, 0u);
+  const CircuitLimits port81 = f.send("/", {}, "10.96.0.1", 81).cluster->limits;
+  EXPECT_EQ(port81.maxConnections, UINT32_MAX);
+  EXPECT_EQ(port81.maxPendingRequests, UINT32_MAX);
+  EXPECT_EQ(port81.maxRequestsPerConnection, 1u);
+  const CircuitLimits subset = f.send("/s").cluster->limits;
+  EXPECT_EQ(subset.maxRetries, 2u);
+  EXPECT_EQ(subset.maxConnections, UINT32_MAX);  // the subset's block replaces the DR's
+}
+
 // ------------------------------------------------------------------ selectors, delegation
 
 TEST(Router, SourceLabelsAndPortSelectRoutesPerClient) {
