@@ -35,9 +35,10 @@ void checkHttpRoute(Reporter& report, const model::HTTPRoute& route, const std::
   }
 }
 
-bool hasHttpLimits(const model::HTTPSettings& http) {
-  return http.http1MaxPendingRequests || http.http2MaxRequests || http.maxRequestsPerConnection ||
-         http.maxRetries || http.idleTimeout || http.maxConcurrentStreams || http.http2KeepAlive;
+// The proxy enforces the circuit-breaker fields (http1MaxPendingRequests, http2MaxRequests,
+// maxRetries, maxRequestsPerConnection), h2UpgradePolicy and useClientProtocol.
+bool hasUnenforcedHttpSettings(const model::HTTPSettings& http) {
+  return http.idleTimeout || http.maxConcurrentStreams || http.http2KeepAlive;
 }
 
 void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::string& path) {
@@ -67,9 +68,10 @@ void checkPolicy(Reporter& report, const model::TrafficPolicy& p, const std::str
   }
   if (p.connectionPool) {
     const auto& pool = *p.connectionPool;
-    if (pool.http && hasHttpLimits(*pool.http)) {
+    if (pool.http && hasUnenforcedHttpSettings(*pool.http)) {
       report(path + ".connectionPool.http",
-             "HTTP connection-pool limits (h2UpgradePolicy and useClientProtocol are enforced)");
+             "idleTimeout, maxConcurrentStreams and http2KeepAlive (the circuit-breaker limits, "
+             "h2UpgradePolicy and useClientProtocol are enforced)");
     }
     if (pool.tcp && (pool.tcp->connectTimeout || pool.tcp->tcpKeepalive ||
                      pool.tcp->maxConnectionDuration || pool.tcp->idleTimeout)) {

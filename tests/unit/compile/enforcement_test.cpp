@@ -50,6 +50,10 @@ TEST(Enforcement, EnforcedFieldsProduceNoWarning) {
   p.connectionPool->http = model::HTTPSettings{};
   p.connectionPool->http->h2UpgradePolicy = model::H2UpgradePolicy::Upgrade;
   p.connectionPool->http->useClientProtocol = true;
+  p.connectionPool->http->http1MaxPendingRequests = 1;
+  p.connectionPool->http->http2MaxRequests = 10;
+  p.connectionPool->http->maxRequestsPerConnection = 1;
+  p.connectionPool->http->maxRetries = 3;
   dr.spec.trafficPolicy = p;
   s.destinationRules.push_back(dr);
   model::VirtualService vs;
@@ -83,12 +87,17 @@ TEST(Enforcement, ReportsPolicyBlocksAtEveryLevel) {
   v1.name = "v1";
   v1.trafficPolicy = model::TrafficPolicy{};
   v1.trafficPolicy->proxyProtocol = model::ProxyProtocol{};
+  v1.trafficPolicy->connectionPool = model::ConnectionPoolSettings{};
+  v1.trafficPolicy->connectionPool->http = model::HTTPSettings{};
+  v1.trafficPolicy->connectionPool->http->maxRetries = 1;  // enforced
+  v1.trafficPolicy->connectionPool->http->maxConcurrentStreams = 10;  // not enforced
   dr.spec.subsets = {v1};
   s.destinationRules.push_back(dr);
   EXPECT_EQ(fields(unenforcedFields(s)),
             (std::vector<std::string>{"spec.trafficPolicy.outlierDetection",
                                       "spec.trafficPolicy.portLevelSettings[0].tls",
-                                      "spec.subsets[0].trafficPolicy.proxyProtocol"}));
+                                      "spec.subsets[0].trafficPolicy.proxyProtocol",
+                                      "spec.subsets[0].trafficPolicy.connectionPool.http"}));
 }
 
 // A tcp route over `n` distinct destinations (one subset each), weight 1 apiece.
