@@ -1,12 +1,14 @@
 // sluice-pod: the workload processes of the end-to-end topologies and the demo.
 //
-//   sluice-pod serve --name NAME --port P [--port P ...] [--http | --h2c]
+//   sluice-pod serve --name NAME --port P [--port P ...] [--http | --h2c] [--delay-ms D]
 //       Listens on [::]:P (dual stack) for TCP and UDP. Each TCP connection is answered with
 //       "NAME\n" and kept open until the peer closes it (so held connections stay live on the
 //       backend); each UDP datagram is answered with "NAME\n" to its sender. Prints "ready" once
 //       every socket is bound. --http: HTTP/1.1 instead (see serve()); --h2c: HTTP/2 with prior
 //       knowledge, every stream answered 200 with body "NAME\n", X-Request-Path and a
-//       `grpc-status: 0` trailer (what a gRPC server ends a call with).
+//       `grpc-status: 0` trailer (what a gRPC server ends a call with). --delay-ms D (with --http):
+//       each answer leaves D ms after its request head arrived, without holding up other
+//       connections (a slow backend, for circuit-breaking and timeout scenarios).
 //   sluice-pod connect --to ADDR:PORT|[ADDR6]:PORT --count N [--udp] [--hold]
 //                      [--duration-ms D] [--timeout-ms T]
 //       Makes up to N attempts (stopping early once D ms have passed, or at SIGTERM) and prints
@@ -57,6 +59,7 @@ std::uint64_t monotonicNs() {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: sluice-pod serve --name NAME --port P [--port P ...] [--http | --h2c]\n"
+               "                        [--delay-ms D]\n"
                "       sluice-pod connect --to ADDR:PORT --count N [--udp] [--hold]\n"
                "                          [--duration-ms D] [--timeout-ms T]\n");
   std::exit(2);
@@ -213,7 +216,8 @@ class H2cConnection {
   std::map<int32_t, std::string> paths_;
 };
 
-int serve(const std::string& name, const std::vector<int>& ports, bool http, bool h2c) {
+int serve(const std::string& name, const std::vector<int>& ports, bool http, bool h2c,
+          long delayMs) {
   const std::string reply = name + "\n";
   // --http: no greeting; every request head (GETs, no body) on a kept-alive connection gets a 200
   // whose body is the pod's name and whose X-Request-Path header is the path it was asked for (so a
@@ -226,6 +230,14 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http, boo
   };
   std::map<int, std::string> pending;
   std::map<int, std::unique_ptr<H2cConnection>> h2;
+  // --delay-ms: answers waiting for their time, in the order they are due.
+  struct Delayed {
+    std::uint64_t dueNs;
+    int fd;
+    std::string bytes;
+  };
+  std::vector<Delayed> delayed;
+  const std::uint64_t delayNs = static_cast<std::uint64_t>(delayMs) * 1'000'000ull;
   struct Watched {
     int fd;
     enum Kind { Listener, Datagram, Connection } kind;
@@ -241,7 +253,13 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http, boo
   for (;;) {
     pfds.clear();
     for (const auto& w : watched) pfds.push_back({w.fd, POLLIN, 0});
-    if (poll(pfds.data(), pfds.size(), -1) < 0) {
+    int timeoutMs = -1;
+    if (!delayed.empty()) {
+      const std::uint64_t now = monotonicNs();
+      const std::uint64_t due = delayed.front().dueNs;
+      timeoutMs = due <= now ? 0 : static_cast<int>((due - now + 999'999) / 1'000'000);
+    }
+    if (poll(pfds.data(), pfds.size(), timeoutMs) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
@@ -276,9 +294,13 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http, boo
           auto& in = pending[w.fd];
           in.append(buf, static_cast<size_t>(n));
           for (size_t end; (end = in.find("\r\n\r\n")) != std::string::npos;) {
-            const std::string answer = httpReply(in.substr(0, end));
+            std::string answer = httpReply(in.substr(0, end));
             in.erase(0, end + 4);
-            send(w.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+            if (delayNs > 0) {
+              delayed.push_back({monotonicNs() + delayNs, w.fd, std::move(answer)});
+            } else {
+              send(w.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+            }
           }
         }
         bool h2Done = h2c && n > 0 && !h2[w.fd]->receive(buf, static_cast<size_t>(n));
@@ -286,10 +308,18 @@ int serve(const std::string& name, const std::vector<int>& ports, bool http, boo
           close(w.fd);
           pending.erase(w.fd);
           h2.erase(w.fd);
+          std::erase_if(delayed, [fd = w.fd](const Delayed& d) { return d.fd == fd; });
           w.fd = -1;
         }
       }
     }
+    const std::uint64_t now = monotonicNs();
+    auto due = std::find_if(delayed.begin(), delayed.end(),
+                            [now](const Delayed& d) { return d.dueNs > now; });
+    for (auto it = delayed.begin(); it != due; ++it) {
+      send(it->fd, it->bytes.data(), it->bytes.size(), MSG_NOSIGNAL);
+    }
+    delayed.erase(delayed.begin(), due);
     std::erase_if(watched, [](const Watched& w) { return w.fd < 0; });
     watched.insert(watched.end(), added.begin(), added.end());
   }
@@ -446,6 +476,7 @@ int main(int argc, char** argv) {
   bool hold = false;
   bool http = false;
   bool h2c = false;
+  long delayMs = 0;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -468,6 +499,8 @@ int main(int argc, char** argv) {
       udp = true;
     } else if (arg == "--http") {
       http = true;
+    } else if (arg == "--delay-ms") {
+      delayMs = std::atol(value().c_str());
     } else if (arg == "--h2c") {
       h2c = true;
     } else if (arg == "--hold") {
@@ -477,7 +510,7 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
-  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports, http, h2c);
+  if (mode == "serve" && !name.empty() && !ports.empty()) return serve(name, ports, http, h2c, delayMs);
   if (mode == "connect" && !target.empty() && count > 0) {
     return runConnect(target, count, udp, hold, durationMs, timeoutMs);
   }
