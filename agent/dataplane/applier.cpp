@@ -179,6 +179,42 @@ Status commitGroup(const DesiredGroup& d, std::vector<uint32_t> existing, Put&& 
   return put(MapId::Group, asBytes(d.id), asBytes(entry));
 }
 
+// Encodes a frontend's kernel routes into `s.routes`: the default under class 0 and one per client
+// class it treats differently. `groupId` names a group's id (nullopt: the plan has no such group).
+template <typename GroupId>
+Status encodeServiceRoutes(DesiredService& s, const std::map<std::string, uint32_t>& classIds,
+                           GroupId&& groupId) {
+  auto encodeAction = [&](const plan::RouteAction& action) -> Result<sl_route> {
+    std::vector<std::pair<uint32_t, uint32_t>> split;
+    for (const auto& w : action.split) {
+      std::optional<uint32_t> id = groupId(w.group);
+      if (!id) {
+        return Error::invalid("unknown group " + w.group);
+      }
+      split.emplace_back(*id, w.weight);
+    }
+    return encodeRoute(split);
+  };
+  s.routes.clear();
+  auto def = encodeAction(s.frontend->defaultRoute);
+  if (!def.ok()) {
+    return def.error().wrap("frontend " + describeSvcKey(s.key));
+  }
+  s.routes[0] = *def;
+  for (const auto& [cls, action] : s.frontend->byClientClass) {
+    auto id = classIds.find(cls);
+    if (id == classIds.end()) {
+      return Error::invalid("frontend " + describeSvcKey(s.key) + ": unknown client class " + cls);
+    }
+    auto r = encodeAction(action);
+    if (!r.ok()) {
+      return r.error().wrap("frontend " + describeSvcKey(s.key));
+    }
+    s.routes[id->second] = *r;
+  }
+  return okStatus();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Applier>> Applier::restore(MapBackend& maps, ApplierOptions options) {
@@ -535,36 +571,15 @@ Result<ApplyStats> Applier::applyAll(const plan::DataplanePlan& plan,
     }
     return out;
   };
-  auto encodeAction = [&](const plan::RouteAction& action) -> Result<sl_route> {
-    std::vector<std::pair<uint32_t, uint32_t>> split;
-    for (const auto& w : action.split) {
-      auto it = groups.find(w.group);
-      if (it == groups.end()) {
-        return Error::invalid("unknown group " + w.group);
-      }
-      split.emplace_back(it->second.id, w.weight);
-    }
-    return encodeRoute(split);
+  auto planGroupId = [&](const std::string& name) -> std::optional<uint32_t> {
+    auto it = groups.find(name);
+    return it == groups.end() ? std::nullopt : std::optional<uint32_t>(it->second.id);
   };
   for (;;) {
     std::unordered_set<uint32_t> readByFlipping;
     for (auto& s : services) {
-      s.routes.clear();
-      auto def = encodeAction(s.frontend->defaultRoute);
-      if (!def.ok()) {
-        return fail(def.error().wrap("frontend " + describeSvcKey(s.key)));
-      }
-      s.routes[0] = *def;
-      for (const auto& [cls, action] : s.frontend->byClientClass) {
-        auto id = classIds.find(cls);
-        if (id == classIds.end()) {
-          return fail(Error::invalid("frontend " + describeSvcKey(s.key) + ": unknown client class " + cls));
-        }
-        auto r = encodeAction(action);
-        if (!r.ok()) {
-          return fail(r.error().wrap("frontend " + describeSvcKey(s.key)));
-        }
-        s.routes[id->second] = *r;
+      if (Status st = encodeServiceRoutes(s, classIds, planGroupId); !st.ok()) {
+        return fail(st.error());
       }
       auto active = activeRoutes(s);
       bool same = s.applied && active.size() == s.routes.size();
@@ -934,17 +949,6 @@ std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePla
   // ---- Changed frontends: their routes, and whether they flip. A flipping service that reads a
   // group changing in place needs that group under a fresh id: applyAll does that.
   std::vector<DesiredService> services;
-  auto encodeAction = [&](const plan::RouteAction& action) -> Result<sl_route> {
-    std::vector<std::pair<uint32_t, uint32_t>> split;
-    for (const auto& w : action.split) {
-      auto it = groupIds_.find(w.group);
-      if (it == groupIds_.end()) {
-        return Error::invalid("unknown group " + w.group);
-      }
-      split.emplace_back(it->second, w.weight);
-    }
-    return encodeRoute(split);
-  };
   for (size_t i : changedFrontends) {
     DesiredService s;
     s.frontend = &plan.frontends[i];
@@ -957,21 +961,11 @@ std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePla
     s.id = s.applied->svc_id;
     s.flags = static_cast<uint16_t>((s.frontend->mode == plan::FrontendMode::L7Proxy ? SL_SVC_F_L7 : 0) |
                                     (s.frontend->byClientClass.empty() ? 0 : SL_SVC_F_HAS_CLASSES));
-    auto def = encodeAction(s.frontend->defaultRoute);
-    if (!def.ok()) {
-      return fail(def.error().wrap("frontend " + describeSvcKey(s.key)));
-    }
-    s.routes[0] = *def;
-    for (const auto& [cls, action] : s.frontend->byClientClass) {
-      auto id = classIds_.find(cls);
-      if (id == classIds_.end()) {
-        return fail(Error::invalid("frontend " + describeSvcKey(s.key) + ": unknown client class " + cls));
-      }
-      auto r = encodeAction(action);
-      if (!r.ok()) {
-        return fail(r.error().wrap("frontend " + describeSvcKey(s.key)));
-      }
-      s.routes[id->second] = *r;
+    if (Status st = encodeServiceRoutes(s, classIds_, [this](const std::string& name) {
+          return groupId(name);
+        });
+        !st.ok()) {
+      return fail(st.error());
     }
     std::map<uint32_t, std::string> active;
     if (auto keys = routeKeysBySvc_.find(s.id); keys != routeKeysBySvc_.end()) {
