@@ -316,6 +316,23 @@ void Applier::index(MapId map, const std::string& key, const std::string* oldVal
 
 // A removed backend's sl_conns_v1 counter is deleted once no socket holds it; until then its id
 // stays reserved (and the same address coming back gets the same id and live counter).
+Status Applier::putBackend(uint32_t id, Bytes value, ApplyStats& stats) {
+  if (Status st = put(MapId::Backend, asBytes(id), value, stats); !st.ok()) {
+    return st;
+  }
+  if (!mirror(MapId::Conns).contains(str(id))) {
+    sl_conns zero{};
+    Status st = maps_.upsert(MapId::Conns, asBytes(id), asBytes(zero), UpdateMode::NoExist);
+    if (!st.ok() && st.error().code.value() != EEXIST) {
+      return st.error().wrap("create sl_conns_v1 entry");
+    }
+    mirror(MapId::Conns)[str(id)] = "";
+    ++stats.upserts;
+  }
+  draining_.erase(id);
+  return okStatus();
+}
+
 Status Applier::releaseIdleCounters(const std::vector<uint32_t>& ids, ApplyStats& stats) {
   for (uint32_t id : ids) {
     sl_conns live{};
@@ -639,19 +656,9 @@ Result<ApplyStats> Applier::applyAll(const plan::DataplanePlan& plan,
 
   // ---- 1. Backends, and their connection counters (created once, never overwritten).
   for (const auto& [id, v] : desiredBackends) {
-    if (Status st = put(MapId::Backend, asBytes(id), asBytes(v), stats); !st.ok()) {
+    if (Status st = putBackend(id, asBytes(v), stats); !st.ok()) {
       return fail(st.error());
     }
-    if (!mirror(MapId::Conns).contains(str(id))) {
-      sl_conns zero{};
-      Status st = maps_.upsert(MapId::Conns, asBytes(id), asBytes(zero), UpdateMode::NoExist);
-      if (!st.ok() && st.error().code.value() != EEXIST) {
-        return fail(st.error().wrap("create sl_conns_v1 entry"));
-      }
-      mirror(MapId::Conns)[str(id)] = "";
-      ++stats.upserts;
-    }
-    draining_.erase(id);
   }
 
   // ---- 2. Groups: the idle half first, then the entry that points at it.
@@ -997,20 +1004,9 @@ std::optional<Result<ApplyStats>> Applier::applyChanged(const plan::DataplanePla
 
   // ---- From here on the same steps as applyAll, over the changed objects only.
   for (const auto* b : upserted) {
-    uint32_t id = newIds.at(b->name);
-    if (Status st = put(MapId::Backend, asBytes(id), asBytes(encodeBackend(*b)), stats); !st.ok()) {
+    if (Status st = putBackend(newIds.at(b->name), asBytes(encodeBackend(*b)), stats); !st.ok()) {
       return fail(st.error());
     }
-    if (!mirror(MapId::Conns).contains(str(id))) {
-      sl_conns zero{};
-      Status st = maps_.upsert(MapId::Conns, asBytes(id), asBytes(zero), UpdateMode::NoExist);
-      if (!st.ok() && st.error().code.value() != EEXIST) {
-        return fail(st.error().wrap("create sl_conns_v1 entry"));
-      }
-      mirror(MapId::Conns)[str(id)] = "";
-      ++stats.upserts;
-    }
-    draining_.erase(id);
   }
   auto putEntry = [&](MapId map, Bytes key, Bytes value) { return put(map, key, value, stats); };
   auto delEntry = [&](MapId map, Bytes key) { return del(map, key, stats); };

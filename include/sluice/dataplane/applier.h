@@ -97,6 +97,8 @@ class Applier {
   void index(MapId map, const std::string& key, const std::string* oldValue, const std::string* value);
   Status put(MapId map, Bytes key, Bytes value, ApplyStats& stats);
   Status del(MapId map, Bytes key, ApplyStats& stats);
+  // Writes a backend and creates its connection counter if it has none (never overwritten).
+  Status putBackend(uint32_t id, Bytes value, ApplyStats& stats);
   Status releaseIdleCounters(const std::vector<uint32_t>& ids, ApplyStats& stats);
   Mirror& mirror(MapId map) { return mirror_[static_cast<size_t>(map)]; }
   const Mirror& mirror(MapId map) const { return mirror_[static_cast<size_t>(map)]; }
